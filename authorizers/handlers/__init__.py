@@ -1,0 +1,1 @@
+"""Lambda entry points, one module per validator; each is imported only when used."""

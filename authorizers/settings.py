@@ -1,0 +1,208 @@
+"""Configuration from the environment, read in one place into frozen objects.
+
+Every variable name the toolkit reads is listed here. An unknown variable with one of
+our prefixes is refused at cold start: a misspelt ``JWT_REQUIRED_SCOPE`` must not
+silently drop a check.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from authorizers.errors import ConfigurationError
+from authorizers.jwt.algorithms import HMAC_ALGORITHMS
+from authorizers.jwt.config import IssuerConfig
+from authorizers.jwt.keysource import KeySource, StaticKeySource
+from policies.context import check_context_key
+from policies.errors import ContextError
+from policies.response import ResponseFormat
+
+JWT_ISSUER = "JWT_ISSUER"
+JWT_AUDIENCE = "JWT_AUDIENCE"
+JWT_JWKS_URI = "JWT_JWKS_URI"
+JWT_JWKS = "JWT_JWKS"
+JWT_ALGORITHMS = "JWT_ALGORITHMS"
+JWT_LEEWAY_SECONDS = "JWT_LEEWAY_SECONDS"
+JWT_REQUIRED_SCOPES = "JWT_REQUIRED_SCOPES"
+JWT_REQUIRED_CLAIMS = "JWT_REQUIRED_CLAIMS"
+JWT_TOKEN_TYPE = "JWT_TOKEN_TYPE"
+JWT_GROUPS_CLAIM = "JWT_GROUPS_CLAIM"
+JWT_SHARED_SECRET = "JWT_SHARED_SECRET"
+JWT_JWKS_MAX_AGE_SECONDS = "JWT_JWKS_MAX_AGE_SECONDS"
+JWT_PREFETCH_KEYS = "JWT_PREFETCH_KEYS"
+AUTHZ_RESPONSE_FORMAT = "AUTHZ_RESPONSE_FORMAT"
+AUTHZ_CONTEXT_CLAIMS = "AUTHZ_CONTEXT_CLAIMS"
+
+KNOWN_VARIABLES = frozenset(
+    {
+        JWT_ISSUER, JWT_AUDIENCE, JWT_JWKS_URI, JWT_JWKS, JWT_ALGORITHMS, JWT_LEEWAY_SECONDS,
+        JWT_REQUIRED_SCOPES, JWT_REQUIRED_CLAIMS, JWT_TOKEN_TYPE, JWT_GROUPS_CLAIM,
+        JWT_SHARED_SECRET, JWT_JWKS_MAX_AGE_SECONDS, JWT_PREFETCH_KEYS,
+        AUTHZ_RESPONSE_FORMAT, AUTHZ_CONTEXT_CLAIMS,
+    }
+)  # fmt: skip
+OUR_PREFIXES = ("JWT_", "AUTHZ_")
+AUDIENCE_CHECK_OFF = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseSettings:
+    response_format: ResponseFormat = ResponseFormat.AUTO
+    context_claims: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class JwtSettings:
+    issuers: tuple[IssuerConfig, ...]
+    prefetch_keys: bool
+    response: ResponseSettings
+
+
+def check_known_variables(environ: Mapping[str, str]) -> None:
+    for name in environ:
+        if name.startswith(OUR_PREFIXES) and name not in KNOWN_VARIABLES:
+            close = difflib.get_close_matches(name, KNOWN_VARIABLES, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise ConfigurationError(f"unknown setting {name}{hint}")
+
+
+def load_response_settings(environ: Mapping[str, str]) -> ResponseSettings:
+    raw_format = environ.get(AUTHZ_RESPONSE_FORMAT, "auto").strip().lower()
+    try:
+        response_format = ResponseFormat(raw_format)
+    except ValueError:
+        raise ConfigurationError(f"{AUTHZ_RESPONSE_FORMAT} must be auto, iam or simple, not {raw_format!r}") from None
+    claims = split_list(environ.get(AUTHZ_CONTEXT_CLAIMS, ""))
+    for name in claims:
+        try:
+            check_context_key(name)
+        except ContextError as exc:
+            raise ConfigurationError(f"{AUTHZ_CONTEXT_CLAIMS}: {exc}") from exc
+    return ResponseSettings(response_format=response_format, context_claims=claims)
+
+
+def load_jwt_settings(environ: Mapping[str, str]) -> JwtSettings:
+    check_known_variables(environ)
+    issuers = split_list(_required(environ, JWT_ISSUER))
+    audience = _audience(_required(environ, JWT_AUDIENCE))
+    algorithms = frozenset(split_list(environ.get(JWT_ALGORITHMS, "RS256")))
+    secret_text = environ.get(JWT_SHARED_SECRET)
+    secret = secret_text.encode("utf-8") if secret_text else None
+    needs_keys = bool(algorithms - set(HMAC_ALGORITHMS))
+    if not needs_keys and (JWT_JWKS in environ or JWT_JWKS_URI in environ):
+        raise ConfigurationError(f"{JWT_JWKS}/{JWT_JWKS_URI} is set but only HS* algorithms are allowed")
+    key_sources: list[KeySource | None] = list(_key_sources(environ, issuers)) if needs_keys else [None] * len(issuers)
+    configs = []
+    for issuer, key_source in zip(issuers, key_sources, strict=True):
+        configs.append(
+            IssuerConfig(
+                issuer=issuer,
+                key_source=key_source,
+                audience=audience,
+                algorithms=algorithms,
+                leeway_seconds=int(_number(environ, JWT_LEEWAY_SECONDS, 30, low=0, high=300)),
+                token_type=environ.get(JWT_TOKEN_TYPE) or None,
+                required_scopes=frozenset(split_list(environ.get(JWT_REQUIRED_SCOPES, ""))),
+                required_claims=_required_claims(environ.get(JWT_REQUIRED_CLAIMS)),
+                groups_claim=environ.get(JWT_GROUPS_CLAIM, "groups"),
+                shared_secret=secret,
+            )
+        )
+    return JwtSettings(
+        issuers=tuple(configs),
+        prefetch_keys=_flag(environ, JWT_PREFETCH_KEYS, True),
+        response=load_response_settings(environ),
+    )
+
+
+def split_list(value: str) -> tuple[str, ...]:
+    """Comma- or space-separated items, in order, without blanks or repeats."""
+    items = value.replace(",", " ").split()
+    return tuple(dict.fromkeys(items))
+
+
+def _required(environ: Mapping[str, str], name: str) -> str:
+    value = environ.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"{name} is required")
+    return value
+
+
+def _audience(value: str) -> frozenset[str] | None:
+    audiences = split_list(value)
+    if AUDIENCE_CHECK_OFF in audiences:
+        if len(audiences) > 1:
+            raise ConfigurationError(f"{JWT_AUDIENCE}: '*' switches the check off and cannot be combined")
+        return None
+    return frozenset(audiences)
+
+
+def _key_sources(environ: Mapping[str, str], issuers: tuple[str, ...]) -> list[KeySource]:
+    """One key source per issuer: the shared static JWKS or JWKS URI, else OIDC discovery."""
+    inline, uri = environ.get(JWT_JWKS, "").strip(), environ.get(JWT_JWKS_URI, "").strip()
+    if inline and uri:
+        raise ConfigurationError(f"set {JWT_JWKS} or {JWT_JWKS_URI}, not both")
+    if inline:
+        static = (
+            StaticKeySource.from_text(inline, source=JWT_JWKS)
+            if inline.startswith("{")
+            else StaticKeySource.from_file(Path(inline))
+        )
+        return [static] * len(issuers)
+    from authorizers.fetch import HttpJsonFetcher
+    from authorizers.jwt.remote import DiscoveredJwks, RemoteJwks
+
+    fetcher = HttpJsonFetcher()
+    max_age = _number(environ, JWT_JWKS_MAX_AGE_SECONDS, 3600, low=60, high=86400)
+    if uri:
+        # Several issuers sharing one URI share one cache, and so one refetch limit.
+        return [RemoteJwks(uri, fetcher, max_age=max_age)] * len(issuers)
+    return [DiscoveredJwks(issuer, fetcher, max_age=max_age) for issuer in issuers]
+
+
+def _required_claims(raw: str | None) -> dict[str, tuple[Any, ...]]:
+    if not raw:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{JWT_REQUIRED_CLAIMS} is not JSON") from exc
+    if not isinstance(parsed, dict):
+        raise ConfigurationError(f"{JWT_REQUIRED_CLAIMS} must be a JSON object of claim: value(s)")
+    required: dict[str, tuple[Any, ...]] = {}
+    for name, value in parsed.items():
+        values = tuple(value) if isinstance(value, list) else (value,)
+        if not values or any(isinstance(v, (dict, list)) or v is None for v in values):
+            raise ConfigurationError(f"{JWT_REQUIRED_CLAIMS}: {name!r} needs scalar values")
+        required[name] = values
+    return required
+
+
+def _number(environ: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:
+    raw = environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, not {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigurationError(f"{name} must be between {low:g} and {high:g}")
+    return value
+
+
+def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name} must be true or false, not {raw!r}")

@@ -1,0 +1,81 @@
+"""Shared fixtures: a loopback issuer, token crafting, handlers built from an environment."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from authorizers.handlers.jwt import create_handler
+from authorizers.handlers.runtime import AuthorizerHandler, decide
+from authorizers.local_issuer import DEFAULT_AUDIENCE, LocalIssuer
+
+VECTORS = Path(__file__).parent / "vectors"
+EVENTS = VECTORS / "events"
+AUDIENCE = DEFAULT_AUDIENCE
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def craft(header: Mapping[str, Any], claims: Mapping[str, Any] | bytes, signature: bytes = b"") -> str:
+    """A token from raw parts, signature supplied by the caller (for malformed and forged tokens)."""
+    payload = claims if isinstance(claims, bytes) else json.dumps(claims).encode()
+    return f"{b64url(json.dumps(header).encode())}.{b64url(payload)}.{b64url(signature)}"
+
+
+def sign_raw(header: Mapping[str, Any], claims: Mapping[str, Any], alg: str, key: Any) -> str:
+    """A token signed with pyjwt's algorithm implementation, header exactly as given."""
+    from jwt.algorithms import get_default_algorithms
+
+    signing_input = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims).encode())}"
+    algorithm = get_default_algorithms()[alg]
+    signature = algorithm.sign(signing_input.encode(), algorithm.prepare_key(key))
+    return f"{signing_input}.{b64url(signature)}"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / name).read_text())
+    return event
+
+
+def token_event(
+    token: str, method_arn: str = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/GET/pets"
+) -> dict[str, Any]:
+    return {"type": "TOKEN", "authorizationToken": f"Bearer {token}", "methodArn": method_arn}
+
+
+@pytest.fixture(scope="session")
+def issuer() -> Iterator[LocalIssuer]:
+    """One RS256 issuer on loopback for the whole run (key generation is the slow part)."""
+    with LocalIssuer() as running:
+        yield running
+
+
+@pytest.fixture
+def jwt_env(issuer: LocalIssuer) -> dict[str, str]:
+    """A minimal, valid JWT handler environment using the issuer's JWKS, pinned inline."""
+    return {
+        "JWT_ISSUER": issuer.issuer,
+        "JWT_AUDIENCE": AUDIENCE,
+        "JWT_JWKS": json.dumps(issuer.jwks()),
+        "POWERTOOLS_METRICS_NAMESPACE": "Tests",
+    }
+
+
+@pytest.fixture
+def make_handler() -> Any:
+    def build(environ: Mapping[str, str]) -> AuthorizerHandler:
+        return create_handler(dict(environ))
+
+    return build
+
+
+def outcome(handler: AuthorizerHandler, event: Mapping[str, Any]) -> tuple[str, dict[str, Any] | None]:
+    """("allow" | "deny", response), ("unauthorized", None) or ("error", None)."""
+    return decide(handler, event)
