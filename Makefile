@@ -5,9 +5,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 EXTRAS := jwt,dev
+SAM_VENV  := .tools/sam
+SAM_STAMP := $(SAM_VENV)/.installed-stamp
+SAM       := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
+# sam build needs the Lambda runtime's Python on PATH: pyenv's 3.12 if present (its shim
+# alone does not run), else a python3.12 that actually starts.
+PYTHON312 ?= $(shell for p in $$(ls -d $$(pyenv root 2>/dev/null)/versions/3.12*/bin/python3.12 2>/dev/null) \
+	$$(command -v python3.12); do "$$p" -c pass 2>/dev/null && { echo "$$p"; break; }; done)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test lint typecheck unit lock clean
+.PHONY: help venv demo test lint typecheck unit template lock clean
 
 help:
 	@echo "make demo       set up, then run the JWT authorizer end to end on loopback (offline)"
@@ -15,6 +22,7 @@ help:
 	@echo "make lint       ruff check and ruff format --check"
 	@echo "make typecheck  mypy --strict"
 	@echo "make unit       the test suite only"
+	@echo "make template   sam validate --lint and sam build of sam-template.yaml"
 	@echo "make lock       re-pin constraints.txt from a fresh resolution"
 	@echo "make clean      remove the virtual environment and caches"
 
@@ -38,7 +46,17 @@ typecheck: venv
 unit: venv
 	$(BIN)/pytest
 
-test: lint typecheck unit
+$(SAM_STAMP): constraints-sam.txt
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r constraints-sam.txt
+	@touch $@
+
+template: $(SAM_STAMP)
+	$(SAM) validate --lint -t sam-template.yaml
+	@test -n "$(PYTHON312)" || { echo "sam build needs python3.12 on PATH (or under pyenv)"; exit 1; }
+	PATH="$(dir $(PYTHON312)):$$PATH" $(SAM) build -t sam-template.yaml -b build/sam
+
+test: lint typecheck unit template
 
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
@@ -49,4 +67,4 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build dist *.egg-info
+	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache build dist *.egg-info

@@ -76,10 +76,12 @@ def _invoke(args: argparse.Namespace) -> int:
     with contextlib.redirect_stdout(sys.stderr):
         try:
             module = importlib.import_module(f"authorizers.handlers.{args.handler}")
+            # ``handler`` is built lazily from the environment on first access: the cold start.
+            handler = module.handler
         except AuthorizerError as exc:
             print(f"authorizer failed to start (500): {exc}", file=sys.stderr)
             return EXIT_FAILED
-        decision, response = decide(module.handler, event)
+        decision, response = decide(handler, event)
     if decision == "unauthorized":
         print("401 Unauthorized", file=sys.stderr)
         return EXIT_UNAUTHORIZED

@@ -7,10 +7,14 @@ and a cap on the decoded body size. Every failure is a :class:`KeySourceUnavaila
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import ipaddress
 import json
+import socket
+import threading
 import time
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from authorizers.errors import ConfigurationError, KeySourceUnavailable
@@ -66,6 +70,9 @@ class HttpJsonFetcher:
 
         self._requests = requests
         self._session = requests.Session()
+        adapter = _deadline_adapter_class()()
+        self._session.mount("https://", adapter)
+        self._session.mount("http://", adapter)
         self._timeouts = (connect_timeout, read_timeout)
         self._deadline = connect_timeout + read_timeout
         self._max_bytes = max_bytes
@@ -82,29 +89,144 @@ class HttpJsonFetcher:
             raise KeySourceUnavailable(f"{url}: response is not JSON") from exc
 
     def _fetch(self, url: str) -> bytes:
+        with _Deadline(self._deadline) as deadline:
+            try:
+                body = self._get(url)
+            except self._requests.RequestException as exc:
+                if deadline.expired:
+                    raise KeySourceUnavailable(f"{url}: response took over {self._deadline:.1f} s") from exc
+                raise KeySourceUnavailable(f"{url}: {type(exc).__name__}") from exc
+            if deadline.expired:  # cut off at the deadline: what arrived may be a truncated body
+                raise KeySourceUnavailable(f"{url}: response took over {self._deadline:.1f} s")
+            return body
+
+    def _get(self, url: str) -> bytes:
         started = time.monotonic()
-        try:
-            with self._session.get(
-                url,
-                timeout=self._timeouts,
-                allow_redirects=False,
-                stream=True,
-                headers={"Accept": "application/json"},
-            ) as response:
-                if response.is_redirect or response.status_code != 200:
-                    raise KeySourceUnavailable(f"{url}: HTTP {response.status_code}")
-                declared = response.headers.get("Content-Length")
-                if declared is not None and declared.isdigit() and int(declared) > self._max_bytes:
+        with self._session.get(
+            url,
+            timeout=self._timeouts,
+            allow_redirects=False,
+            stream=True,
+            headers={"Accept": "application/json"},
+        ) as response:
+            if response.is_redirect or response.status_code != 200:
+                raise KeySourceUnavailable(f"{url}: HTTP {response.status_code}")
+            declared = response.headers.get("Content-Length")
+            if declared is not None and declared.isdigit() and int(declared) > self._max_bytes:
+                raise KeySourceUnavailable(f"{url}: response over {self._max_bytes} bytes")
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_content(chunk_size=16 * 1024):
+                size += len(chunk)
+                if size > self._max_bytes:
                     raise KeySourceUnavailable(f"{url}: response over {self._max_bytes} bytes")
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in response.iter_content(chunk_size=16 * 1024):
-                    size += len(chunk)
-                    if size > self._max_bytes:
-                        raise KeySourceUnavailable(f"{url}: response over {self._max_bytes} bytes")
-                    if time.monotonic() - started > self._deadline:
-                        raise KeySourceUnavailable(f"{url}: response took over {self._deadline:.1f} s")
-                    chunks.append(chunk)
-                return b"".join(chunks)
-        except self._requests.RequestException as exc:
-            raise KeySourceUnavailable(f"{url}: {type(exc).__name__}") from exc
+                if time.monotonic() - started > self._deadline:
+                    raise KeySourceUnavailable(f"{url}: response took over {self._deadline:.1f} s")
+                chunks.append(chunk)
+            return b"".join(chunks)
+
+
+# The deadline of the fetch running on this thread, for the connections it opens or reuses.
+_current = threading.local()
+
+
+class _Deadline:
+    """Shuts a fetch's sockets down when its time is up.
+
+    Socket timeouts bound each read, not the whole answer: a server that sends a byte
+    every second, in the headers or in the body, would hold a fetch for as long as it
+    likes. At the deadline a timer shuts the sockets down, which ends any blocked read.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._done = False
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        _current.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _current.deadline = None
+        self._timer.cancel()
+        with self._lock:
+            self._done = True  # a reused keep-alive socket is no longer ours to shut
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    # The plain socket's shutdown, also for TLS: SSLSocket.shutdown would drop the TLS
+    # state under the feet of the thread that is blocked reading from it.
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def _watch(sock: socket.socket | None) -> None:
+    deadline: _Deadline | None = getattr(_current, "deadline", None)
+    if deadline is not None and sock is not None:
+        deadline.watch(sock)
+
+
+@functools.cache
+def _deadline_adapter_class() -> Any:
+    """A requests adapter whose connections report their sockets to the current deadline."""
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    class WatchedHTTPConnection(HTTPConnection):
+        def connect(self) -> None:
+            super().connect()
+            _watch(self.sock)
+
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            _watch(self.sock)  # a reused keep-alive connection is connected already
+            super().request(*args, **kwargs)
+
+    class WatchedHTTPSConnection(HTTPSConnection):
+        def connect(self) -> None:
+            super().connect()
+            _watch(self.sock)
+
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            _watch(self.sock)
+            super().request(*args, **kwargs)
+
+    class WatchedHTTPConnectionPool(HTTPConnectionPool):
+        ConnectionCls = WatchedHTTPConnection
+
+    class WatchedHTTPSConnectionPool(HTTPSConnectionPool):
+        ConnectionCls = WatchedHTTPSConnection
+
+    pools = {"http": WatchedHTTPConnectionPool, "https": WatchedHTTPSConnectionPool}
+
+    class DeadlineAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = pools
+
+        def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+            manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+            if not proxy.lower().startswith("socks"):  # SOCKS proxies bring their own pools
+                manager.pool_classes_by_scheme = pools
+            return manager
+
+    return DeadlineAdapter

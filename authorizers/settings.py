@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from authorizers.errors import ConfigurationError
-from authorizers.jwt.algorithms import HMAC_ALGORITHMS
+from authorizers.jwt.algorithms import HMAC_ALGORITHMS, SUPPORTED_ALGORITHMS
 from authorizers.jwt.config import IssuerConfig
 from authorizers.jwt.keysource import KeySource, StaticKeySource
 from policies.context import check_context_key
@@ -65,8 +65,9 @@ class JwtSettings:
 
 def check_known_variables(environ: Mapping[str, str]) -> None:
     for name in environ:
-        if name.startswith(OUR_PREFIXES) and name not in KNOWN_VARIABLES:
-            close = difflib.get_close_matches(name, KNOWN_VARIABLES, n=1)
+        # Case-insensitive: "jwt_required_scopes" is a typo too, not someone else's variable.
+        if name.upper().startswith(OUR_PREFIXES) and name not in KNOWN_VARIABLES:
+            close = difflib.get_close_matches(name.upper(), KNOWN_VARIABLES, n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
             raise ConfigurationError(f"unknown setting {name}{hint}")
 
@@ -88,31 +89,38 @@ def load_response_settings(environ: Mapping[str, str]) -> ResponseSettings:
 
 def load_jwt_settings(environ: Mapping[str, str]) -> JwtSettings:
     check_known_variables(environ)
-    issuers = split_list(_required(environ, JWT_ISSUER))
+    issuers = _required(environ, JWT_ISSUER)
     audience = _audience(_required(environ, JWT_AUDIENCE))
-    algorithms = frozenset(split_list(environ.get(JWT_ALGORITHMS, "RS256")))
-    secret_text = environ.get(JWT_SHARED_SECRET)
-    secret = secret_text.encode("utf-8") if secret_text else None
+    algorithms = _algorithms(environ)
+    secret = _shared_secret(environ, algorithms)
     needs_keys = bool(algorithms - set(HMAC_ALGORITHMS))
     if not needs_keys and (JWT_JWKS in environ or JWT_JWKS_URI in environ):
         raise ConfigurationError(f"{JWT_JWKS}/{JWT_JWKS_URI} is set but only HS* algorithms are allowed")
     key_sources: list[KeySource | None] = list(_key_sources(environ, issuers)) if needs_keys else [None] * len(issuers)
     configs = []
+    leeway_value = float(_number(environ, JWT_LEEWAY_SECONDS, 30, low=0, high=300))
+    if not leeway_value.is_integer():
+        raise ConfigurationError(f"{JWT_LEEWAY_SECONDS} must be a whole number of seconds")
+    leeway = int(leeway_value)
+    required_claims = _required_claims(environ.get(JWT_REQUIRED_CLAIMS))
     for issuer, key_source in zip(issuers, key_sources, strict=True):
-        configs.append(
-            IssuerConfig(
+        try:
+            config = IssuerConfig(
                 issuer=issuer,
                 key_source=key_source,
                 audience=audience,
                 algorithms=algorithms,
-                leeway_seconds=int(_number(environ, JWT_LEEWAY_SECONDS, 30, low=0, high=300)),
+                leeway_seconds=leeway,
                 token_type=environ.get(JWT_TOKEN_TYPE) or None,
                 required_scopes=frozenset(split_list(environ.get(JWT_REQUIRED_SCOPES, ""))),
-                required_claims=_required_claims(environ.get(JWT_REQUIRED_CLAIMS)),
+                required_claims=required_claims,
                 groups_claim=environ.get(JWT_GROUPS_CLAIM, "groups"),
                 shared_secret=secret,
             )
-        )
+        except ConfigurationError as exc:
+            # What is left to refuse here is the secret's length or content.
+            raise ConfigurationError(f"{JWT_SHARED_SECRET}/{JWT_ALGORITHMS}: {exc}") from exc
+        configs.append(config)
     return JwtSettings(
         issuers=tuple(configs),
         prefetch_keys=_flag(environ, JWT_PREFETCH_KEYS, True),
@@ -126,15 +134,35 @@ def split_list(value: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
-def _required(environ: Mapping[str, str], name: str) -> str:
-    value = environ.get(name, "").strip()
-    if not value:
+def _required(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A required list: absent, blank or only separators is refused, naming the variable."""
+    items = split_list(environ.get(name, ""))
+    if not items:
         raise ConfigurationError(f"{name} is required")
-    return value
+    return items
 
 
-def _audience(value: str) -> frozenset[str] | None:
-    audiences = split_list(value)
+def _algorithms(environ: Mapping[str, str]) -> frozenset[str]:
+    algorithms = frozenset(split_list(environ.get(JWT_ALGORITHMS, "RS256")))
+    unknown = algorithms - SUPPORTED_ALGORITHMS
+    if not algorithms or unknown:
+        raise ConfigurationError(
+            f"{JWT_ALGORITHMS} must list algorithms from {sorted(SUPPORTED_ALGORITHMS)}; unsupported: {sorted(unknown)}"
+        )
+    return algorithms
+
+
+def _shared_secret(environ: Mapping[str, str], algorithms: frozenset[str]) -> bytes | None:
+    text = environ.get(JWT_SHARED_SECRET)
+    hmac_algorithms = sorted(algorithms & set(HMAC_ALGORITHMS))
+    if hmac_algorithms and not text:
+        raise ConfigurationError(f"{JWT_SHARED_SECRET} is required when {JWT_ALGORITHMS} allows {hmac_algorithms}")
+    if text and not hmac_algorithms:
+        raise ConfigurationError(f"{JWT_SHARED_SECRET} is set but {JWT_ALGORITHMS} allows no HS* algorithm")
+    return text.encode("utf-8") if text else None
+
+
+def _audience(audiences: tuple[str, ...]) -> frozenset[str] | None:
     if AUDIENCE_CHECK_OFF in audiences:
         if len(audiences) > 1:
             raise ConfigurationError(f"{JWT_AUDIENCE}: '*' switches the check off and cannot be combined")
@@ -148,21 +176,27 @@ def _key_sources(environ: Mapping[str, str], issuers: tuple[str, ...]) -> list[K
     if inline and uri:
         raise ConfigurationError(f"set {JWT_JWKS} or {JWT_JWKS_URI}, not both")
     if inline:
-        static = (
-            StaticKeySource.from_text(inline, source=JWT_JWKS)
-            if inline.startswith("{")
-            else StaticKeySource.from_file(Path(inline))
-        )
+        if inline.startswith("{"):
+            static = StaticKeySource.from_text(inline, source=JWT_JWKS)
+        else:
+            try:
+                static = StaticKeySource.from_file(Path(inline))
+            except ConfigurationError as exc:
+                raise ConfigurationError(f"{JWT_JWKS}: {exc}") from exc
         return [static] * len(issuers)
-    from authorizers.fetch import HttpJsonFetcher
+    from authorizers.fetch import HttpJsonFetcher, check_url
     from authorizers.jwt.remote import DiscoveredJwks, RemoteJwks
 
     fetcher = HttpJsonFetcher()
     max_age = _number(environ, JWT_JWKS_MAX_AGE_SECONDS, 3600, low=60, high=86400)
     if uri:
+        check_url(uri, JWT_JWKS_URI)
         # Several issuers sharing one URI share one cache, and so one refetch limit.
         return [RemoteJwks(uri, fetcher, max_age=max_age)] * len(issuers)
-    return [DiscoveredJwks(issuer, fetcher, max_age=max_age) for issuer in issuers]
+    try:
+        return [DiscoveredJwks(issuer, fetcher, max_age=max_age) for issuer in issuers]
+    except ConfigurationError as exc:  # the URL policy refused an issuer's discovery URL
+        raise ConfigurationError(f"{JWT_ISSUER}: {exc}") from exc
 
 
 def _required_claims(raw: str | None) -> dict[str, tuple[Any, ...]]:

@@ -105,6 +105,8 @@ def _multi_map(
             raise InvalidEvent(f"{key} is not an object")
         seen: dict[str, tuple[str, ...]] = {}
         for name, value in source.items():
+            if not isinstance(name, str):
+                raise InvalidEvent(f"{key} names must be strings")
             values = _values(value, multi, key)
             folded = name.lower() if lower else name
             # Two spellings of one header name are two values, not one.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from authorizers.handlers.jwt import create_handler
 from authorizers.handlers.runtime import AuthorizerHandler, decide
 from authorizers.local_issuer import DEFAULT_AUDIENCE, LocalIssuer
+from authorizers.observability import SERVICE
 
 VECTORS = Path(__file__).parent / "vectors"
 EVENTS = VECTORS / "events"
@@ -79,3 +81,36 @@ def make_handler() -> Any:
 def outcome(handler: AuthorizerHandler, event: Mapping[str, Any]) -> tuple[str, dict[str, Any] | None]:
     """("allow" | "deny", response), ("unauthorized", None) or ("error", None)."""
     return decide(handler, event)
+
+
+def decision_lines(text: str) -> list[dict[str, Any]]:
+    """The handler's structured decision log lines (JSON with a "decision" key) in ``text``."""
+    lines = []
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and "decision" in record:
+            lines.append(record)
+    return lines
+
+
+@pytest.fixture
+def decision_log(capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
+    """``read()`` gives (decision lines, all output) written since the previous read.
+
+    The toolkit's log handler writes to the current ``sys.stdout``, so capsys sees it; the
+    level is held at INFO here in case an earlier in-process demo quietened the logger.
+    """
+    service_logger = logging.getLogger(SERVICE)
+    saved_level = service_logger.level
+    service_logger.setLevel(logging.INFO)
+    capsys.readouterr()
+
+    def read() -> tuple[list[dict[str, Any]], str]:
+        captured = capsys.readouterr()
+        return decision_lines(captured.out), captured.out + captured.err
+
+    yield read
+    service_logger.setLevel(saved_level)

@@ -104,6 +104,12 @@ def _claim_matches(actual: object, accepted: tuple[Any, ...]) -> bool:
 
 def _number(claims: Mapping[str, Any], name: str) -> float:
     value = claims[name]
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise CredentialRejected(Reason.INVALID_TIME_CLAIM, f"{name} must be a number")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too large for a float: JSON allows it, time does not
+        raise CredentialRejected(Reason.INVALID_TIME_CLAIM, f"{name} is out of range") from None
+    if not math.isfinite(number):
+        raise CredentialRejected(Reason.INVALID_TIME_CLAIM, f"{name} must be a finite number")
+    return number

@@ -42,11 +42,15 @@ class IssuerConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.issuer, str) or not self.issuer.strip():
             raise ConfigurationError("issuer must be a non-empty string")
-        if self.audience is not None:
-            if isinstance(self.audience, str):
-                object.__setattr__(self, "audience", frozenset({self.audience}))
-            if not self.audience or not all(isinstance(a, str) and a for a in self.audience):
-                raise ConfigurationError(f"{self.issuer}: audience must be non-empty strings, or None to disable")
+        # Accept a single string or any collection, and freeze it: checks use set operations.
+        for name in ("audience", "algorithms", "required_scopes"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, frozenset({value} if isinstance(value, str) else value))
+        if self.audience is not None and (
+            not self.audience or not all(isinstance(a, str) and a for a in self.audience)
+        ):
+            raise ConfigurationError(f"{self.issuer}: audience must be non-empty strings, or None to disable")
         if not self.algorithms:
             raise ConfigurationError(f"{self.issuer}: the algorithm allow-list is empty")
         unknown = set(self.algorithms) - SUPPORTED_ALGORITHMS
@@ -73,11 +77,33 @@ class IssuerConfig:
         secret = self.shared_secret
         if secret is None:
             raise ConfigurationError(f"{self.issuer}: HS* algorithms need an explicitly configured shared secret")
-        if any(marker in secret for marker in _PUBLIC_KEY_MARKERS):
+        if _looks_like_public_key(secret):
             raise ConfigurationError(f"{self.issuer}: the shared secret looks like public key material")
         needed = max(HMAC_ALGORITHMS[alg] for alg in hmac_algs)
         if len(secret) < needed:
             raise ConfigurationError(f"{self.issuer}: the shared secret must be at least {needed} bytes")
+
+
+def _looks_like_public_key(secret: bytes) -> bool:
+    """PEM, SSH or JWK text, or a DER key (raw or base64): never an HMAC secret."""
+    import base64
+    import binascii
+    import contextlib
+
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+    if any(marker in secret for marker in _PUBLIC_KEY_MARKERS):
+        return True
+    candidates = [secret]
+    with contextlib.suppress(binascii.Error, ValueError):
+        candidates.append(base64.b64decode(secret, validate=True))
+    for candidate in candidates:
+        try:
+            load_der_public_key(candidate)
+            return True
+        except (ValueError, TypeError):
+            continue
+    return False
 
 
 def index_by_issuer(configs: Iterable[IssuerConfig]) -> Mapping[str, IssuerConfig]:

@@ -102,7 +102,7 @@ def _unusable(jwk: object) -> str | None:
     if ops is not None and (not isinstance(ops, list) or "verify" not in ops):
         return "key_ops does not include verify"
     alg = jwk.get("alg")
-    if alg is not None and alg not in SUPPORTED_ALGORITHMS:
+    if alg is not None and (not isinstance(alg, str) or alg not in SUPPORTED_ALGORITHMS):
         return "names an unsupported alg"
     return None
 

@@ -46,6 +46,8 @@ class StaticKeySource:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigurationError(f"cannot read JWKS file {str(path)!r}: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigurationError(f"JWKS file {str(path)!r} is not UTF-8 text") from exc
         return cls.from_text(text, source=str(path))
 
     def find_key(self, kid: str | None, alg: str) -> VerificationKey | None:

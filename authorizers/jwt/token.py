@@ -83,6 +83,10 @@ def _json_object(raw: bytes, what: str) -> dict[str, Any]:
         raise CredentialRejected(reason, f"{what} is not a JSON object")
     if _depth(value) > MAX_JSON_DEPTH:
         raise CredentialRejected(reason, f"{what} is nested too deeply")
+    if _has_lone_surrogate(value):
+        # "\ud800" parses to a str no UTF-8 writer accepts (RFC 7493 2.1 forbids it): the
+        # decision log line and the response would fail on it after an Allow.
+        raise CredentialRejected(reason, f"{what} has an unpaired surrogate escape")
     return value
 
 
@@ -97,6 +101,14 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+def _has_lone_surrogate(value: object) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _depth(value: object) -> int:
