@@ -680,3 +680,30 @@ def test_a_jwks_with_a_good_key_beside_bad_ones_keeps_the_good_one(key1: Signing
     source = StaticKeySource.from_text(text)
     assert verifies(source.find_key("key-1", "RS256"), key1)
     assert source.find_key("sym", "RS256") is None
+
+
+def test_prefetch_of_several_issuers_runs_in_parallel() -> None:
+    import threading
+
+    from authorizers.jwt.config import IssuerConfig
+    from authorizers.jwt.validator import JwtValidator
+
+    barrier = threading.Barrier(3, timeout=5)
+
+    class WaitsForTheOthers:
+        prefetched = False
+
+        def find_key(self, kid: str | None, alg: str) -> None:
+            return None
+
+        def prefetch(self) -> None:
+            barrier.wait()  # only passes when all three prefetch at the same time
+            self.prefetched = True
+
+    sources = [WaitsForTheOthers() for _ in range(3)]
+    validator = JwtValidator(
+        IssuerConfig(issuer=f"https://issuer-{n}.example", key_source=source, audience=frozenset({"api"}))
+        for n, source in enumerate(sources)
+    )
+    validator.prefetch()
+    assert all(source.prefetched for source in sources)

@@ -50,11 +50,17 @@ class JwtValidator:
         return self._issuers
 
     def prefetch(self) -> None:
-        seen: set[int] = set()
-        for config in self._issuers.values():
-            if config.key_source is not None and id(config.key_source) not in seen:
-                seen.add(id(config.key_source))
-                config.key_source.prefetch()
+        """Load every issuer's keys now; several sources are fetched in parallel so a
+        cold start waits for the slowest one, not for their sum."""
+        sources = list({id(c.key_source): c.key_source for c in self._issuers.values() if c.key_source}.values())
+        if len(sources) <= 1:
+            for source in sources:
+                source.prefetch()
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(len(sources), 8), thread_name_prefix="prefetch") as pool:
+            list(pool.map(lambda source: source.prefetch(), sources))
 
     def validate(self, token: str) -> Principal:
         """Verify ``token`` and return its principal, or raise :class:`CredentialRejected`."""
