@@ -111,7 +111,7 @@ def load_jwt_settings(environ: Mapping[str, str]) -> JwtSettings:
                 audience=audience,
                 algorithms=algorithms,
                 leeway_seconds=leeway,
-                token_type=environ.get(JWT_TOKEN_TYPE) or None,
+                token_type=environ.get(JWT_TOKEN_TYPE, "").strip() or None,
                 required_scopes=frozenset(split_list(environ.get(JWT_REQUIRED_SCOPES, ""))),
                 required_claims=required_claims,
                 groups_claim=environ.get(JWT_GROUPS_CLAIM, "groups"),

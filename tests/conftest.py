@@ -15,6 +15,7 @@ from authorizers.handlers.jwt import create_handler
 from authorizers.handlers.runtime import AuthorizerHandler, decide
 from authorizers.local_issuer import DEFAULT_AUDIENCE, LocalIssuer
 from authorizers.observability import SERVICE
+from tests.keyserver import SigningKey
 
 VECTORS = Path(__file__).parent / "vectors"
 EVENTS = VECTORS / "events"
@@ -57,6 +58,17 @@ def issuer() -> Iterator[LocalIssuer]:
     """One RS256 issuer on loopback for the whole run (key generation is the slow part)."""
     with LocalIssuer() as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def key1() -> SigningKey:
+    """RSA signing keys for the loopback key server tests (tests/keyserver.py)."""
+    return SigningKey.generate("key-1")
+
+
+@pytest.fixture(scope="session")
+def key2() -> SigningKey:
+    return SigningKey.generate("key-2")
 
 
 @pytest.fixture

@@ -29,16 +29,6 @@ AUDIENCE = "orders-api"
 DID_NOT_HANG = 4.0  # seconds; the fetcher's own deadline is 2 s
 
 
-@pytest.fixture(scope="module")
-def key1() -> SigningKey:
-    return SigningKey.generate("key-1")
-
-
-@pytest.fixture(scope="module")
-def key2() -> SigningKey:
-    return SigningKey.generate("key-2")
-
-
 @pytest.fixture
 def server() -> Iterator[KeyServer]:
     with KeyServer() as running:

@@ -40,16 +40,6 @@ class FakeClock:
         self.now += seconds
 
 
-@pytest.fixture(scope="module")
-def key1() -> SigningKey:
-    return SigningKey.generate("key-1")
-
-
-@pytest.fixture(scope="module")
-def key2() -> SigningKey:
-    return SigningKey.generate("key-2")
-
-
 @pytest.fixture
 def server(key1: SigningKey) -> Iterator[KeyServer]:
     with KeyServer() as running:
