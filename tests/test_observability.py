@@ -57,3 +57,21 @@ def test_failure_emits_the_error_metric(jwt_env, make_handler, decision_log) -> 
     assert _emf_metric_names(output) == ["Error"]
     assert lines[0]["decision"] == "error"
     assert lines[0]["error_type"] == "InvalidArn"
+
+
+def test_a_failure_while_building_the_allow_fails_closed_and_is_logged(
+    issuer: LocalIssuer, jwt_env, make_handler, decision_log, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from authorizers.handlers import runtime
+
+    def broken_allow(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        raise RuntimeError("policy builder bug")
+
+    monkeypatch.setattr(runtime, "allow", broken_allow)
+    handler = make_handler(jwt_env)
+    decision_log()
+    assert outcome(handler, token_event(issuer.mint())) == ("error", None)
+    lines, output = decision_log()
+    assert [line["decision"] for line in lines] == ["error"]
+    assert lines[0]["error"] == "unexpected error"  # an unexpected message is never logged
+    assert _emf_metric_names(output) == ["Error"]

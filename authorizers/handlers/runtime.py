@@ -105,6 +105,7 @@ class AuthorizerHandler:
         try:
             principal = self._authenticator.authenticate(request)
             context = principal_context(principal, self._settings.context_claims)
+            response = allow(request, principal.principal_id, context, response_format)
         except InsufficientPermission as exc:
             # Only a verified principal reaches a permission check, so its id can be logged.
             self._record(Decision.DENY, reason=exc.reason, detail=exc.detail, principal=exc.principal_id, **log)
@@ -122,7 +123,7 @@ class AuthorizerHandler:
         except Exception as exc:  # AuthorizerUnavailable, or a bug: fail closed
             self._fail(exc, kind=request.kind.value)
         self._record(Decision.ALLOW, principal=principal.principal_id, issuer=principal.issuer, **log)
-        return allow(request, principal.principal_id, context, response_format)
+        return response
 
     def _record(self, decision: Decision, reason: Reason | None = None, **fields: Any) -> None:
         fields = {key: value for key, value in fields.items() if value not in (None, "")}
