@@ -13,6 +13,7 @@ from typing import Any
 
 from authorizers.errors import CredentialRejected, InsufficientPermission, Reason
 from authorizers.jwt.config import IssuerConfig
+from policies.rules import claim_matches
 
 MAX_SUBJECT_LENGTH = 1024
 
@@ -92,14 +93,8 @@ def check_permissions(claims: Mapping[str, Any], granted_scopes: frozenset[str],
     if missing:
         raise InsufficientPermission(Reason.INSUFFICIENT_SCOPE, f"missing scope(s) {sorted(missing)}")
     for name, accepted in config.required_claims.items():
-        if not _claim_matches(claims.get(name), accepted):
+        if not claim_matches(claims.get(name), accepted):
             raise InsufficientPermission(Reason.CLAIM_MISMATCH, f"claim {name!r} does not have a required value")
-
-
-def _claim_matches(actual: object, accepted: tuple[Any, ...]) -> bool:
-    candidates = actual if isinstance(actual, list) else [actual]
-    # Compare type and value: in Python True == 1, but a JSON true is not the number 1.
-    return any(type(c) is type(a) and c == a for c in candidates for a in accepted)
 
 
 def _number(claims: Mapping[str, Any], name: str) -> float:

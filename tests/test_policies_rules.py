@@ -1,0 +1,124 @@
+"""Rules: loading with precise errors, conditions, deny precedence, default deny."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from policies.principal import Principal
+from policies.routes import request_segments
+from policies.rules import Effect, RuleError, rules_from_document
+
+ALICE = Principal(
+    principal_id="alice",
+    scheme="jwt",
+    scopes=frozenset({"pets:read", "pets:write"}),
+    groups=frozenset({"vets"}),
+    claims={"tenant": "acme", "level": 3, "verified": True, "roles": ["editor", "viewer"]},
+)
+BOB = Principal(principal_id="bob", scheme="jwt", scopes=frozenset({"pets:read"}), claims={"tenant": "other"})
+
+
+def decide(document: dict[str, Any], principal: Principal, route: str, stage: str = "prod") -> Effect:
+    method, _, path = route.partition(" ")
+    return rules_from_document(document, "rules.yaml").decide(principal, stage, method, request_segments(path))
+
+
+PETS = {
+    "rules": [
+        {"effect": "allow", "routes": ["GET /pets", "GET /pets/*"]},
+        {"effect": "allow", "routes": ["POST /v2/pets"], "when": {"scopes": ["pets:write"]}},
+        {"effect": "allow", "routes": ["ANY /admin/{proxy+}"], "stages": ["dev"], "when": {"groups": ["admins"]}},
+        {"effect": "allow", "routes": ["GET /tenants/acme/*"], "when": {"claims": {"tenant": "acme"}}},
+        {"effect": "deny", "routes": ["GET /pets/secret"]},
+    ]
+}
+
+
+@pytest.mark.parametrize(
+    ("principal", "route", "stage", "expected"),
+    [
+        (ALICE, "GET pets", "prod", Effect.ALLOW),
+        (BOB, "GET pets/7", "prod", Effect.ALLOW),
+        (ALICE, "GET pets/secret", "prod", Effect.DENY),  # explicit deny wins over "GET /pets/*"
+        (ALICE, "POST v2/pets", "prod", Effect.ALLOW),
+        (BOB, "POST v2/pets", "prod", Effect.DENY),  # lacks pets:write
+        (ALICE, "POST v1/pets", "prod", Effect.DENY),  # no rule for v1: default deny
+        (ALICE, "DELETE admin/users/1", "dev", Effect.DENY),  # not in admins
+        (ALICE, "GET tenants/acme/data", "prod", Effect.ALLOW),
+        (BOB, "GET tenants/acme/data", "prod", Effect.DENY),
+        (ALICE, "GET pets/1/photos", "prod", Effect.DENY),  # "*" is one segment
+    ],
+)
+def test_decisions(principal: Principal, route: str, stage: str, expected: Effect) -> None:
+    assert decide(PETS, principal, route, stage) is expected
+
+
+def test_stages_limit_a_rule() -> None:
+    document = {"rules": [{"effect": "allow", "routes": ["GET /pets"], "stages": ["dev", "test"]}]}
+    assert decide(document, ALICE, "GET pets", "dev") is Effect.ALLOW
+    assert decide(document, ALICE, "GET pets", "prod") is Effect.DENY
+
+
+def test_groups_need_one_of_them_and_scopes_all_of_them() -> None:
+    document = {"rules": [{"effect": "allow", "routes": ["GET /x"], "when": {"groups": ["admins", "vets"]}}]}
+    assert decide(document, ALICE, "GET x") is Effect.ALLOW
+    assert decide(document, BOB, "GET x") is Effect.DENY
+    document = {"rules": [{"effect": "allow", "routes": ["GET /x"], "when": {"scopes": ["pets:read", "pets:write"]}}]}
+    assert decide(document, ALICE, "GET x") is Effect.ALLOW
+    assert decide(document, BOB, "GET x") is Effect.DENY
+
+
+@pytest.mark.parametrize(
+    ("claims", "expected"),
+    [
+        ({"tenant": ["acme", "umbrella"]}, Effect.ALLOW),  # a list value: any of them
+        ({"level": 3}, Effect.ALLOW),
+        ({"level": "3"}, Effect.DENY),  # types must agree
+        ({"verified": True}, Effect.ALLOW),
+        ({"verified": 1}, Effect.DENY),  # JSON true is not 1
+        ({"roles": "editor"}, Effect.ALLOW),  # a list claim contains it
+        ({"roles": "owner"}, Effect.DENY),
+        ({"missing": "x"}, Effect.DENY),
+        ({"tenant": "acme", "level": 4}, Effect.DENY),  # every condition must hold
+    ],
+)
+def test_claim_conditions(claims: dict[str, Any], expected: Effect) -> None:
+    document = {"rules": [{"effect": "allow", "routes": ["GET /x"], "when": {"claims": claims}}]}
+    assert decide(document, ALICE, "GET x") is expected
+
+
+def test_a_claim_value_with_a_star_is_data_not_a_wildcard() -> None:
+    document = {"rules": [{"effect": "allow", "routes": ["GET /x"], "when": {"claims": {"tenant": "*"}}}]}
+    assert decide(document, ALICE, "GET x") is Effect.DENY
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ([], "an object with one key, 'rules'"),
+        ({"rules": [], "extra": 1}, "an object with one key, 'rules'"),
+        ({"rules": []}, "'rules' must be a non-empty list"),
+        ({"rules": ["allow"]}, "rule 1: must be an object"),
+        ({"rules": [{"effect": "permit", "routes": ["GET /x"]}]}, "rule 1: effect must be 'allow' or 'deny'"),
+        ({"rules": [{"effect": "allow"}]}, "rule 1: 'routes' must be a non-empty list of strings"),
+        ({"rules": [{"effect": "allow", "routes": []}]}, "rule 1: 'routes' must be a non-empty list"),
+        ({"rules": [{"effect": "allow", "routes": ["GET /x"], "route": "GET /y"}]}, "rule 1: unknown key"),
+        (
+            {"rules": [{"effect": "allow", "routes": ["GET /x"]}, {"effect": "allow", "routes": ["GET /x*"]}]},
+            "rule 2: route 'GET /x\\*'",
+        ),
+        ({"rules": [{"effect": "allow", "routes": ["GET /x"], "stages": "prod"}]}, "'stages' must be a non-empty"),
+        ({"rules": [{"effect": "allow", "routes": ["GET /x"], "when": {}}]}, "'when' must be an object"),
+        ({"rules": [{"effect": "allow", "routes": ["GET /x"], "when": {"roles": ["a"]}}]}, "unknown condition"),
+        ({"rules": [{"effect": "allow", "routes": ["GET /x"], "when": {"scopes": "a"}}]}, "'when.scopes' must be"),
+        ({"rules": [{"effect": "allow", "routes": ["GET /x"], "when": {"claims": {"t": {"a": 1}}}}]}, "claim 't'"),
+        ({"rules": [{"effect": "allow", "routes": ["GET /x"], "when": {"claims": {"t": []}}}]}, "claim 't'"),
+        ({"rules": [{"effect": "allow", "routes": ["GET /x"], "when": {"claims": {"t": None}}}]}, "claim 't'"),
+    ],
+)
+def test_bad_rules_fail_naming_the_source_rule_and_problem(document: object, message: str) -> None:
+    with pytest.raises(RuleError, match=message) as raised:
+        rules_from_document(document, "rules.yaml")
+    assert str(raised.value).startswith("rules.yaml: ")
