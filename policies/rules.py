@@ -17,9 +17,15 @@ allow; with rules configured and none allowing, the answer is Deny.
 from __future__ import annotations
 
 import enum
+import functools
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from yaml import SafeLoader
 
 from policies.errors import PolicyError
 from policies.principal import Principal
@@ -149,3 +155,47 @@ def claim_matches(actual: Any, accepted: tuple[Any, ...]) -> bool:
     candidates = actual if isinstance(actual, list) else [actual]
     # Type and value: a JSON true is not the number 1.
     return any(type(c) is type(a) and c == a for c in candidates for a in accepted)
+
+
+def load_rules(source: str, label: str = "AUTHZ_RULES") -> RuleSet:
+    """Rules from inline JSON (starting with ``{``) or a YAML/JSON file path."""
+    text = source.strip()
+    if text.startswith("{"):
+        where = f"{label} (inline JSON)"
+        try:
+            document = json.loads(text)
+        except ValueError as exc:
+            raise RuleError(f"{where}: not valid JSON ({exc})") from None
+        return rules_from_document(document, where)
+    return rules_from_document(read_document(Path(text)), text)
+
+
+def read_document(path: Path) -> object:
+    """A YAML or JSON file (JSON is YAML); duplicate keys are refused, not silently merged."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleError(f"{path}: cannot read the file ({exc.__class__.__name__})") from None
+    import yaml
+
+    try:
+        return yaml.load(raw, Loader=_strict_loader())  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise RuleError(f"{path}: not valid YAML or JSON ({exc})") from None
+
+
+@functools.cache
+def _strict_loader() -> type[SafeLoader]:
+    import yaml
+
+    class StrictLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    return StrictLoader

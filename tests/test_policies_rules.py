@@ -122,3 +122,58 @@ def test_bad_rules_fail_naming_the_source_rule_and_problem(document: object, mes
     with pytest.raises(RuleError, match=message) as raised:
         rules_from_document(document, "rules.yaml")
     assert str(raised.value).startswith("rules.yaml: ")
+
+
+def test_rules_load_from_a_yaml_file(tmp_path) -> None:
+    from policies.rules import load_rules
+
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "rules:\n"
+        "  - effect: allow\n"
+        "    routes: ['GET /pets', 'GET /pets/{id}']\n"
+        "    when:\n"
+        "      claims: {tenant: acme, verified: true}\n"
+    )
+    rules = load_rules(str(path))
+    assert rules.decide(ALICE, "prod", "GET", ("pets", "7")) is Effect.ALLOW
+    assert rules.decide(BOB, "prod", "GET", ("pets", "7")) is Effect.DENY
+
+
+def test_rules_load_from_json_file_and_inline_json(tmp_path) -> None:
+    import json
+
+    from policies.rules import load_rules
+
+    document = {"rules": [{"effect": "allow", "routes": ["GET /pets"]}]}
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps(document))
+    for source in (str(path), json.dumps(document)):
+        assert load_rules(source).decide(BOB, "prod", "GET", ("pets",)) is Effect.ALLOW
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("rules:\n  - effect: allow\n    effect: deny\n    routes: ['GET /x']\n", "duplicate key 'effect'"),
+        ("rules: [unclosed\n", "not valid YAML or JSON"),
+        ("rules:\n  - effect: allow\n    routes: ['GET /x*']\n", "rule 1: route 'GET /x\\*'"),
+    ],
+)
+def test_bad_rule_files_name_the_file(tmp_path, text: str, message: str) -> None:
+    from policies.rules import load_rules
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(RuleError, match=message) as raised:
+        load_rules(str(path))
+    assert str(path) in str(raised.value)
+
+
+def test_missing_file_and_bad_inline_json_are_named() -> None:
+    from policies.rules import load_rules
+
+    with pytest.raises(RuleError, match=r"/nonexistent/rules\.yaml: cannot read the file"):
+        load_rules("/nonexistent/rules.yaml")
+    with pytest.raises(RuleError, match=r"AUTHZ_RULES \(inline JSON\): not valid JSON"):
+        load_rules('{"rules": [}')
