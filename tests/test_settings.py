@@ -436,3 +436,14 @@ def test_fractional_leeway_is_refused() -> None:
     environ = {"JWT_ISSUER": "https://issuer.example", "JWT_AUDIENCE": "api", "JWT_LEEWAY_SECONDS": "1.5"}
     with pytest.raises(ConfigurationError, match="JWT_LEEWAY_SECONDS"):
         load_jwt_settings(environ)
+
+
+@pytest.mark.parametrize("name", ["AUTHZ_RULES", "AUTHZ_OPENAPI", "AUTHZ_POLICY_SCOPE"])
+def test_authorization_settings_are_refused_until_the_handlers_apply_them(name: str) -> None:
+    # A rule a deployment believes in but the handler ignores would be a wider policy.
+    from authorizers.errors import ConfigurationError
+    from authorizers.settings import load_jwt_settings
+
+    environ = {"JWT_ISSUER": "https://issuer.example", "JWT_AUDIENCE": "api", name: "x"}
+    with pytest.raises(ConfigurationError, match=f"unknown setting {name}"):
+        load_jwt_settings(environ)
