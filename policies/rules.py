@@ -163,11 +163,20 @@ def load_rules(source: str, label: str = "AUTHZ_RULES") -> RuleSet:
     if text.startswith("{"):
         where = f"{label} (inline JSON)"
         try:
-            document = json.loads(text)
+            document = json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
         except ValueError as exc:
             raise RuleError(f"{where}: not valid JSON ({exc})") from None
         return rules_from_document(document, where)
     return rules_from_document(read_document(Path(text)), text)
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")  # a second "effect" must not win silently
+        result[key] = value
+    return result
 
 
 def read_document(path: Path) -> object:
@@ -193,8 +202,9 @@ def _strict_loader() -> type[SafeLoader]:
             seen: set[Any] = set()
             for key_node, _ in node.value:
                 key = self.construct_object(key_node, deep=deep)
-                if key in seen:
-                    raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+                if not isinstance(key, (str, int, float, bool)) or key in seen:
+                    problem = f"duplicate or unusable key {key!r}"
+                    raise yaml.constructor.ConstructorError(None, None, problem, key_node.start_mark)
                 seen.add(key)
             return super().construct_mapping(node, deep=deep)
 

@@ -155,7 +155,8 @@ def test_rules_load_from_json_file_and_inline_json(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("rules:\n  - effect: allow\n    effect: deny\n    routes: ['GET /x']\n", "duplicate key 'effect'"),
+        ("rules:\n  - effect: allow\n    effect: deny\n    routes: ['GET /x']\n", "duplicate or unusable key 'effect'"),
+        ("rules:\n  - {[a]: 1}\n", "duplicate or unusable key"),
         ("rules: [unclosed\n", "not valid YAML or JSON"),
         ("rules:\n  - effect: allow\n    routes: ['GET /x*']\n", "rule 1: route 'GET /x\\*'"),
     ],
@@ -177,3 +178,5 @@ def test_missing_file_and_bad_inline_json_are_named() -> None:
         load_rules("/nonexistent/rules.yaml")
     with pytest.raises(RuleError, match=r"AUTHZ_RULES \(inline JSON\): not valid JSON"):
         load_rules('{"rules": [}')
+    with pytest.raises(RuleError, match="duplicate key 'effect'"):
+        load_rules('{"rules": [{"effect": "deny", "effect": "allow", "routes": ["GET /x"]}]}')
