@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 from policies.errors import PolicyError
 from policies.principal import Principal
 from policies.routes import RouteError, RoutePattern, parse_route
+from policies.strict_json import refuse_duplicate_keys
 
 _RULE_KEYS = frozenset({"effect", "routes", "stages", "when", "description"})
 _WHEN_KEYS = frozenset({"scopes", "groups", "claims"})
@@ -163,20 +164,11 @@ def load_rules(source: str, label: str = "AUTHZ_RULES") -> RuleSet:
     if text.startswith("{"):
         where = f"{label} (inline JSON)"
         try:
-            document = json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
+            document = json.loads(text, object_pairs_hook=refuse_duplicate_keys)
         except ValueError as exc:
             raise RuleError(f"{where}: not valid JSON ({exc})") from None
         return rules_from_document(document, where)
     return rules_from_document(read_document(Path(text)), text)
-
-
-def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key {key!r}")  # a second "effect" must not win silently
-        result[key] = value
-    return result
 
 
 def read_document(path: Path) -> object:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from authorizers.errors import CredentialRejected, Reason
+from policies.strict_json import refuse_duplicate_keys
 
 MAX_TOKEN_BYTES = 8 * 1024
 MAX_JSON_DEPTH = 16
@@ -76,7 +77,7 @@ def _json_object(raw: bytes, what: str) -> dict[str, Any]:
     reason = Reason.MALFORMED_HEADER if what == "header" else Reason.MALFORMED_CLAIMS
     try:
         text = raw.decode("utf-8")
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        value = json.loads(text, object_pairs_hook=refuse_duplicate_keys, parse_constant=_no_constants)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise CredentialRejected(reason, f"{what} is not valid UTF-8 JSON") from exc
     if not isinstance(value, dict):
@@ -88,15 +89,6 @@ def _json_object(raw: bytes, what: str) -> dict[str, Any]:
         # decision log line and the response would fail on it after an Allow.
         raise CredentialRejected(reason, f"{what} has an unpaired surrogate escape")
     return value
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError("duplicate member name")  # two parsers could read two values
-        result[key] = value
-    return result
 
 
 def _no_constants(name: str) -> Any:
