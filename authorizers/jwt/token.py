@@ -22,6 +22,7 @@ from policies.strict_json import refuse_duplicate_keys
 MAX_TOKEN_BYTES = 8 * 1024
 MAX_JSON_DEPTH = 16
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +85,9 @@ def _json_object(raw: bytes, what: str) -> dict[str, Any]:
         raise CredentialRejected(reason, f"{what} is not a JSON object")
     if _depth(value) > MAX_JSON_DEPTH:
         raise CredentialRejected(reason, f"{what} is nested too deeply")
-    if _has_lone_surrogate(value):
+    # Surrogates can only come from \uD800-\uDFFF escapes (strict UTF-8 decoding refuses
+    # them raw), so the full check runs only for texts that contain such an escape.
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
         # "\ud800" parses to a str no UTF-8 writer accepts (RFC 7493 2.1 forbids it): the
         # decision log line and the response would fail on it after an Allow.
         raise CredentialRejected(reason, f"{what} has an unpaired surrogate escape")
