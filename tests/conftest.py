@@ -42,6 +42,22 @@ def sign_raw(header: Mapping[str, Any], claims: Mapping[str, Any], alg: str, key
     return f"{signing_input}.{b64url(signature)}"
 
 
+def expected_policy_response(
+    effect: str, resource: str, principal_id: str = "alice", context: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The exact IAM policy response expected for one statement over one resource."""
+    response: dict[str, Any] = {
+        "principalId": principal_id,
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Action": "execute-api:Invoke", "Effect": effect, "Resource": [resource]}],
+        },
+    }
+    if context is not None:
+        response["context"] = context
+    return response
+
+
 def load_event(name: str) -> dict[str, Any]:
     event: dict[str, Any] = json.loads((EVENTS / name).read_text())
     return event

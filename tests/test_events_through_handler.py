@@ -10,6 +10,7 @@ import pytest
 
 from authorizers.handlers.runtime import AuthorizerFailed, AuthorizerHandler
 from authorizers.local_issuer import LocalIssuer
+from tests.conftest import expected_policy_response as iam
 from tests.conftest import load_event, outcome
 
 # The five kinds: vector file and the whole-stage resource an Allow must name.
@@ -76,19 +77,6 @@ def two_authorizations(kind: str, value: str) -> dict[str, Any]:
     else:
         event["headers"]["AUTHORIZATION"] = value
     return event
-
-
-def iam(effect: str, resource: str, principal_id: str, context: dict[str, Any] | None = None) -> dict[str, Any]:
-    response: dict[str, Any] = {
-        "principalId": principal_id,
-        "policyDocument": {
-            "Version": "2012-10-17",
-            "Statement": [{"Action": "execute-api:Invoke", "Effect": effect, "Resource": [resource]}],
-        },
-    }
-    if context is not None:
-        response["context"] = context
-    return response
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from policies.response import (
     simple_response,
     whole_stage,
 )
+from tests.conftest import expected_policy_response as iam
 from tests.conftest import load_event
 
 # Context: flatten ----------------------------------------------------------------------
@@ -213,21 +214,6 @@ CONTEXT: dict[str, Any] = {"scheme": "jwt", "sub": "alice", "n": 1, "ok": True}
 
 def request_for(name: str) -> AuthorizerRequest:
     return parse_event(load_event(name))
-
-
-def iam(
-    effect: str, resource: str, principal_id: str = "alice", context: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    response: dict[str, Any] = {
-        "principalId": principal_id,
-        "policyDocument": {
-            "Version": "2012-10-17",
-            "Statement": [{"Action": "execute-api:Invoke", "Effect": effect, "Resource": [resource]}],
-        },
-    }
-    if context is not None:
-        response["context"] = context
-    return response
 
 
 @pytest.mark.parametrize("name", sorted(WHOLE_STAGE))
