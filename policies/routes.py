@@ -1,7 +1,8 @@
 """Route patterns: ``METHOD /path`` as written in rules and OpenAPI documents.
 
 METHOD is an HTTP verb, ``ANY`` or ``*``. A path segment is a literal, ``*`` or
-``{param}`` (exactly one segment), or ``{proxy+}`` (one or more segments, last only).
+``{param}`` (exactly one non-empty segment), or ``{proxy+}`` (everything below, not
+empty; last only).
 Versions are path prefixes (``/v1/pets``). Literal segments may not contain the IAM
 wildcard characters ``*`` and ``?``: a pattern always means what it says.
 """
@@ -96,15 +97,19 @@ def parse_path(path: str, context: str) -> tuple[Segment, ...]:
 
 
 def request_segments(resource: str) -> tuple[str, ...]:
-    """The path segments of a method ARN's resource (``pets/123`` -> ``("pets", "123")``)."""
-    stripped = resource.strip("/")
-    return tuple(stripped.split("/")) if stripped else ()
+    """The path segments of a method ARN's resource, kept as sent (``pets/`` -> ``("pets", "")``).
+
+    Nothing is normalised away: an empty segment matches no literal or one-segment
+    wildcard, exactly as the same ARN matches no IAM glob built from those.
+    """
+    return tuple(resource.split("/")) if resource else ()
 
 
 def _match(pattern: tuple[Segment, ...], path: tuple[str, ...]) -> bool:
     for index, segment in enumerate(pattern):
         if segment.kind is SegmentKind.REST:
-            return len(path) > index and all(path[index:])
+            # Whatever remains, as long as it is not empty: what the IAM glob "?*" means.
+            return len(path) > index and "/".join(path[index:]) != ""
         if index >= len(path) or not path[index]:
             return False
         if segment.kind is SegmentKind.LITERAL and path[index] != segment.text:

@@ -69,9 +69,13 @@ class Rule:
     label: str = ""  # where it came from, for messages
 
     def applies(self, principal: Principal, stage: str, method: str, path: Sequence[str]) -> bool:
-        if self.stages is not None and stage not in self.stages:
-            return False
         if not any(route.matches(method, path) for route in self.routes):
+            return False
+        return self.applies_to_principal(principal, stage)
+
+    def applies_to_principal(self, principal: Principal, stage: str) -> bool:
+        """Stage and condition hold: the rule's routes count for this principal here."""
+        if self.stages is not None and stage not in self.stages:
             return False
         return self.when.holds_for(principal)
 

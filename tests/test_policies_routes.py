@@ -78,7 +78,24 @@ def test_matching(route: str, method: str, path: str, expected: bool) -> None:
 def test_request_segments() -> None:
     assert request_segments("") == ()
     assert request_segments("pets/1") == ("pets", "1")
-    assert request_segments("/pets/1/") == ("pets", "1")
+    # Kept as sent: a trailing or doubled "/" is an empty segment, which no
+    # literal or one-segment wildcard matches (the same as the IAM globs they become).
+    assert request_segments("pets/1/") == ("pets", "1", "")
+    assert request_segments("pets//1") == ("pets", "", "1")
+
+
+@pytest.mark.parametrize(
+    ("route", "path", "expected"),
+    [
+        ("GET /pets/{id}", "pets/1/", False),
+        ("GET /pets", "pets/", False),
+        ("GET /pets/{proxy+}", "pets/", False),  # nothing below
+        ("GET /pets/{proxy+}", "pets//x", True),  # something below, as "pets/?*" allows
+        ("GET /pets/{proxy+}", "pets/a/", True),
+    ],
+)
+def test_empty_segments(route: str, path: str, expected: bool) -> None:
+    assert parse_route(route).matches("GET", request_segments(path)) is expected
 
 
 def test_patterns_print_back_in_their_own_syntax() -> None:

@@ -1,0 +1,226 @@
+"""Compile the rules that apply to one principal into IAM resources that mean exactly the same.
+
+The result must stay right when API Gateway caches it for the principal's next request,
+so it has to allow every route the rules allow and nothing else: on every path of
+the API, not only the one requested. IAM resource wildcards cannot say "one segment"
+(``*`` also matches ``1/photos`` and the empty string), so candidates are built from
+simple translations and each is proved against the rules by
+:func:`policies.languages.find_disagreement`; the first exact one wins, then it is
+compacted with every merge proved the same way. When none is exact the compiler says
+so, with a path that shows why, and the caller answers for the requested route only.
+
+Globs are resource suffixes after ``{apiId}/{stage}/`` (``GET/pets/*``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from policies.languages import (
+    Tokens,
+    Undecided,
+    every_request,
+    find_disagreement,
+    glob_tokens,
+    route_tokens,
+)
+from policies.routes import ANY_METHOD, HTTP_METHODS, RoutePattern, SegmentKind
+
+WHOLE_STAGE = "*/*"
+
+
+class NotExpressible(Exception):
+    """No IAM policy found that allows exactly what the rules allow."""
+
+    def __init__(self, problem: str, example: str | None = None) -> None:
+        self.problem = problem
+        self.example = example  # a resource path where the simple translation would be wrong
+        super().__init__(problem if example is None else f"{problem} (for example {example})")
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPolicy:
+    """Resource globs to Allow and to Deny; no Allow at all means "deny everything"."""
+
+    allow: tuple[str, ...]
+    deny: tuple[str, ...] = ()
+
+
+def route_glob(pattern: RoutePattern, verb: str) -> str:
+    """The simple translation: one-segment wildcards become ``*``, a trailing {proxy+} ``?*``."""
+    parts = []
+    for segment in pattern.segments:
+        if segment.kind is SegmentKind.LITERAL:
+            parts.append(segment.text)
+        elif segment.kind is SegmentKind.ONE:
+            parts.append("*")
+        else:
+            parts.append("?*")
+    return f"{verb}/" + "/".join(parts)
+
+
+def _verbs(pattern: RoutePattern) -> list[str]:
+    return sorted(HTTP_METHODS) if pattern.method == ANY_METHOD else [pattern.method]
+
+
+def _globs(patterns: Iterable[RoutePattern]) -> list[str]:
+    return list(dict.fromkeys(route_glob(p, verb) for p in patterns for verb in _verbs(p)))
+
+
+def _overmatch_denials(pattern: RoutePattern) -> list[str]:
+    """Deny globs for what ``*`` adds to a one-segment wildcard: an empty value or one with "/"."""
+    globs = []
+    for verb in _verbs(pattern):
+        base = route_glob(pattern, verb).split("/")  # [verb, seg1, seg2, ...]
+        for index, segment in enumerate(pattern.segments, start=1):
+            if segment.kind is SegmentKind.ONE:
+                globs.append("/".join([*base[:index], "*/*", *base[index + 1 :]]))
+                globs.append("/".join([*base[:index], "", *base[index + 1 :]]))
+    return globs
+
+
+class _Problem:
+    """The rules for one principal class, as languages, and the exactness test for candidates."""
+
+    def __init__(
+        self, allowed: Sequence[RoutePattern], denied: Sequence[RoutePattern], universe: Sequence[RoutePattern] | None
+    ) -> None:
+        self.allowed = allowed
+        self.denied = denied
+        self.languages: dict[str, list[Tokens]] = {
+            "allow": [t for p in allowed for t in route_tokens(p)],
+            "deny": [t for p in denied for t in route_tokens(p)],
+            "api": every_request() if universe is None else [t for p in universe for t in route_tokens(p)],
+        }
+
+    def rules_allow(self, member: Mapping[str, bool]) -> bool:
+        return member["allow"] and not member["deny"]
+
+    def search(
+        self, extra: Mapping[str, Sequence[Tokens]], disagree: Callable[[Mapping[str, bool]], bool]
+    ) -> str | None:
+        return find_disagreement({**self.languages, **extra}, disagree)
+
+    def counterexample(self, policy: CompiledPolicy) -> str | None:
+        """A path of the API where ``policy`` and the rules disagree; None when it is exact."""
+        extra = {"grant": [glob_tokens(g) for g in policy.allow], "block": [glob_tokens(g) for g in policy.deny]}
+
+        def disagree(m: Mapping[str, bool]) -> bool:
+            return m["api"] and (m["grant"] and not m["block"]) != self.rules_allow(m)
+
+        return self.search(extra, disagree)
+
+    def is_exact(self, policy: CompiledPolicy) -> bool:
+        try:
+            return self.counterexample(policy) is None
+        except Undecided:
+            return False
+
+    def allows_nothing(self) -> bool:
+        return self.search({}, lambda m: m["api"] and self.rules_allow(m)) is None
+
+    def allows_everything(self) -> bool:
+        return self.search({}, lambda m: m["api"] and not self.rules_allow(m)) is None
+
+    def classify(self, universe: Sequence[RoutePattern]) -> tuple[list[str], list[str]]:
+        """Globs of the API's routes the rules allow entirely, and of those they refuse entirely."""
+        granted, refused = [], []
+        for pattern in universe:
+            for verb in _verbs(pattern):
+                single = RoutePattern(verb, pattern.segments)
+                route = {"route": route_tokens(single)}
+                if self.search(route, lambda m: m["route"] and not self.rules_allow(m)) is None:
+                    granted.append(route_glob(single, verb))
+                elif self.search(route, lambda m: m["route"] and self.rules_allow(m)) is None:
+                    refused.append(route_glob(single, verb))
+        return list(dict.fromkeys(granted)), list(dict.fromkeys(refused))
+
+
+def compile_policy(
+    allowed: Sequence[RoutePattern],
+    denied: Sequence[RoutePattern] = (),
+    universe: Sequence[RoutePattern] | None = None,
+) -> CompiledPolicy:
+    """The policy for one principal class: Allow what ``allowed`` minus ``denied`` match.
+
+    A policy exact on every path is preferred. Only when there is none does ``universe``
+    count: the API's complete route list (its OpenAPI document), since paths outside it
+    never reach the authorizer. Raises :class:`NotExpressible` when no candidate is exact.
+    """
+    try:
+        everywhere = _Problem(allowed, denied, None)
+        found = _everywhere(everywhere)
+        if found is not None:
+            return _compact(everywhere, found)
+        if universe is not None:
+            within = _Problem(allowed, denied, universe)
+            found = _within(within, universe)
+            if found is not None:
+                return _compact(within, found)
+        raise NotExpressible(
+            "IAM wildcards cannot express these routes exactly"
+            + ("" if universe is not None else " without the API's route list"),
+            everywhere.counterexample(_direct(everywhere)),
+        )
+    except Undecided:
+        raise NotExpressible("the rules are too intricate to prove a policy for") from None
+
+
+def _direct(problem: _Problem) -> CompiledPolicy:
+    return CompiledPolicy(tuple(_globs(problem.allowed)), tuple(_globs(problem.denied)))
+
+
+def _everywhere(problem: _Problem) -> CompiledPolicy | None:
+    """A policy exact on every path, built from the rules alone."""
+    if not problem.allowed or problem.allows_nothing():
+        return CompiledPolicy(allow=())
+    if problem.allows_everything():
+        return CompiledPolicy(allow=(WHOLE_STAGE,))
+    direct = _direct(problem)
+    overmatch = [g for p in problem.allowed for g in _overmatch_denials(p)]
+    for candidate in (direct, CompiledPolicy(direct.allow, tuple(dict.fromkeys(direct.deny + tuple(overmatch))))):
+        if problem.is_exact(candidate):
+            return candidate
+    return None
+
+
+def _within(problem: _Problem, universe: Sequence[RoutePattern]) -> CompiledPolicy | None:
+    """A policy exact on the API's routes, using them to bound what ``*`` may reach."""
+    if problem.allows_nothing():
+        return CompiledPolicy(allow=())
+    direct = _direct(problem)
+    granted, refused = problem.classify(universe)
+    candidates = [CompiledPolicy(direct.allow, tuple(dict.fromkeys(direct.deny + tuple(refused))))]
+    if granted:
+        candidates += [CompiledPolicy(tuple(granted)), CompiledPolicy(tuple(granted), tuple(refused))]
+    for candidate in candidates:
+        if problem.is_exact(candidate):
+            return candidate
+    return None
+
+
+def _compact(problem: _Problem, policy: CompiledPolicy) -> CompiledPolicy:
+    """Fewer, wider globs, each change kept only when the policy stays exact."""
+    # One glob per path for all seven verbs, where "*" in the verb's place adds nothing.
+    by_path: dict[str, set[str]] = {}
+    for glob in policy.allow:
+        verb, _, path = glob.partition("/")
+        by_path.setdefault(path, set()).add(verb)
+    for path, verbs in by_path.items():
+        if verbs == HTTP_METHODS:
+            merged = CompiledPolicy(
+                (*(g for g in policy.allow if g.partition("/")[2] != path), f"*/{path}"), policy.deny
+            )
+            if problem.is_exact(merged):
+                policy = merged
+    # Drop what is not needed: an Allow inside another, a Deny that changes nothing.
+    for glob in list(policy.allow):
+        smaller = CompiledPolicy(tuple(g for g in policy.allow if g != glob), policy.deny)
+        if smaller.allow and problem.is_exact(smaller):
+            policy = smaller
+    for glob in list(policy.deny):
+        smaller = CompiledPolicy(policy.allow, tuple(g for g in policy.deny if g != glob))
+        if problem.is_exact(smaller):
+            policy = smaller
+    return policy
