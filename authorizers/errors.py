@@ -54,6 +54,8 @@ class Reason(enum.Enum):
     INSUFFICIENT_SCOPE = "insufficient_scope"
     CLAIM_MISMATCH = "claim_mismatch"
     NOT_PERMITTED = "not_permitted"
+    ROUTE_NOT_ALLOWED = "route_not_allowed"  # the rules do not allow this route for this principal
+    USAGE_KEY_MISSING = "usage_key_missing"  # usage keys are configured, none is known for this principal
 
 
 class AuthorizerError(Exception):

@@ -10,17 +10,22 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from authorizers.errors import ConfigurationError
 from authorizers.jwt.algorithms import HMAC_ALGORITHMS, SUPPORTED_ALGORITHMS
 from authorizers.jwt.config import IssuerConfig
 from authorizers.jwt.keysource import KeySource, StaticKeySource
+from policies.authorization import Authorization, PolicyScope
 from policies.context import check_context_key
 from policies.errors import ContextError
 from policies.response import ResponseFormat
+from policies.rules import RuleError, RuleSet, load_rules
+
+if TYPE_CHECKING:
+    from authorizers.usage_keys import UsageKeys
 
 JWT_ISSUER = "JWT_ISSUER"
 JWT_AUDIENCE = "JWT_AUDIENCE"
@@ -37,13 +42,20 @@ JWT_JWKS_MAX_AGE_SECONDS = "JWT_JWKS_MAX_AGE_SECONDS"
 JWT_PREFETCH_KEYS = "JWT_PREFETCH_KEYS"
 AUTHZ_RESPONSE_FORMAT = "AUTHZ_RESPONSE_FORMAT"
 AUTHZ_CONTEXT_CLAIMS = "AUTHZ_CONTEXT_CLAIMS"
+AUTHZ_RULES = "AUTHZ_RULES"
+AUTHZ_OPENAPI = "AUTHZ_OPENAPI"
+AUTHZ_OPENAPI_SCHEMES = "AUTHZ_OPENAPI_SCHEMES"
+AUTHZ_POLICY_SCOPE = "AUTHZ_POLICY_SCOPE"
+AUTHZ_USAGE_KEY_CLAIM = "AUTHZ_USAGE_KEY_CLAIM"
+AUTHZ_USAGE_KEYS = "AUTHZ_USAGE_KEYS"
 
 KNOWN_VARIABLES = frozenset(
     {
         JWT_ISSUER, JWT_AUDIENCE, JWT_JWKS_URI, JWT_JWKS, JWT_ALGORITHMS, JWT_LEEWAY_SECONDS,
         JWT_REQUIRED_SCOPES, JWT_REQUIRED_CLAIMS, JWT_TOKEN_TYPE, JWT_GROUPS_CLAIM,
         JWT_SHARED_SECRET, JWT_JWKS_MAX_AGE_SECONDS, JWT_PREFETCH_KEYS,
-        AUTHZ_RESPONSE_FORMAT, AUTHZ_CONTEXT_CLAIMS,
+        AUTHZ_RESPONSE_FORMAT, AUTHZ_CONTEXT_CLAIMS, AUTHZ_RULES, AUTHZ_OPENAPI, AUTHZ_OPENAPI_SCHEMES,
+        AUTHZ_POLICY_SCOPE, AUTHZ_USAGE_KEY_CLAIM, AUTHZ_USAGE_KEYS,
     }
 )  # fmt: skip
 OUR_PREFIXES = ("JWT_", "AUTHZ_")
@@ -54,6 +66,8 @@ AUDIENCE_CHECK_OFF = "*"
 class ResponseSettings:
     response_format: ResponseFormat = ResponseFormat.AUTO
     context_claims: tuple[str, ...] = ()
+    authorization: Authorization = field(default_factory=Authorization)  # no rules: the whole API
+    usage_keys: UsageKeys | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +98,51 @@ def load_response_settings(environ: Mapping[str, str]) -> ResponseSettings:
             check_context_key(name)
         except ContextError as exc:
             raise ConfigurationError(f"{AUTHZ_CONTEXT_CLAIMS}: {exc}") from exc
-    return ResponseSettings(response_format=response_format, context_claims=claims)
+    return ResponseSettings(
+        response_format=response_format,
+        context_claims=claims,
+        authorization=load_authorization(environ),
+        usage_keys=_usage_keys(environ),
+    )
+
+
+def load_authorization(environ: Mapping[str, str]) -> Authorization:
+    """Rules and/or an OpenAPI document, and the policy scope; every problem fails here."""
+    raw_scope = environ.get(AUTHZ_POLICY_SCOPE, "api").strip().lower() or "api"
+    try:
+        scope = PolicyScope(raw_scope)
+    except ValueError:
+        raise ConfigurationError(f"{AUTHZ_POLICY_SCOPE} must be api or route, not {raw_scope!r}") from None
+    rules: RuleSet | None = None
+    routes = None
+    rules_source = environ.get(AUTHZ_RULES, "").strip()
+    if rules_source:
+        try:
+            rules = load_rules(rules_source, AUTHZ_RULES)
+        except RuleError as exc:
+            raise ConfigurationError(f"{AUTHZ_RULES}: {exc}") from None
+    openapi_source = environ.get(AUTHZ_OPENAPI, "").strip()
+    schemes = split_list(environ.get(AUTHZ_OPENAPI_SCHEMES, ""))
+    if schemes and not openapi_source:
+        raise ConfigurationError(f"{AUTHZ_OPENAPI_SCHEMES} is set but {AUTHZ_OPENAPI} is not")
+    if openapi_source:
+        from policies.openapi import load_openapi
+
+        try:
+            document = load_openapi(openapi_source, frozenset(schemes) if schemes else None)
+        except RuleError as exc:
+            raise ConfigurationError(f"{AUTHZ_OPENAPI}: {exc}") from None
+        rules = document.rules if rules is None else rules + document.rules
+        routes = document.routes
+    return Authorization(rules, routes=routes, scope=scope)
+
+
+def _usage_keys(environ: Mapping[str, str]) -> UsageKeys | None:
+    from authorizers.usage_keys import usage_keys_from_settings
+
+    claim = environ.get(AUTHZ_USAGE_KEY_CLAIM, "").strip() or None
+    source = environ.get(AUTHZ_USAGE_KEYS, "").strip() or None
+    return usage_keys_from_settings(claim, source, setting_claim=AUTHZ_USAGE_KEY_CLAIM, setting_source=AUTHZ_USAGE_KEYS)
 
 
 def load_jwt_settings(environ: Mapping[str, str]) -> JwtSettings:

@@ -20,7 +20,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from policies.compiler import CompiledPolicy, NotExpressible, compile_policy
+from policies.compiler import CompiledPolicy, NotExpressible, RouteSet, compile_policy
 from policies.errors import PolicyError
 from policies.evaluate import resource_matches
 from policies.principal import Principal
@@ -116,8 +116,8 @@ class Authorization:
         if cached is None:
             assert self.rules is not None
             rules = [self.rules.rules[index] for index in applicable]
-            allowed = [route for rule in rules if rule.effect is Effect.ALLOW for route in rule.routes]
-            denied = [route for rule in rules if rule.effect is Effect.DENY for route in rule.routes]
+            allowed = [RouteSet(rule.routes, rule.unless) for rule in rules if rule.effect is Effect.ALLOW]
+            denied = [RouteSet(rule.routes, rule.unless) for rule in rules if rule.effect is Effect.DENY]
             try:
                 cached = compile_policy(allowed, denied, self.universe)
             except NotExpressible as exc:

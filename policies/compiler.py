@@ -40,6 +40,21 @@ class NotExpressible(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class RouteSet:
+    """What one rule covers: its routes, except requests that ``unless`` matches."""
+
+    routes: tuple[RoutePattern, ...]
+    unless: tuple[RoutePattern, ...] = ()
+
+
+Covered = RoutePattern | RouteSet
+
+
+def _route_sets(items: Sequence[Covered]) -> list[RouteSet]:
+    return [item if isinstance(item, RouteSet) else RouteSet((item,)) for item in items]
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledPolicy:
     """Resource globs to Allow and to Deny; no Allow at all means "deny everything"."""
 
@@ -84,18 +99,32 @@ class _Problem:
     """The rules for one principal class, as languages, and the exactness test for candidates."""
 
     def __init__(
-        self, allowed: Sequence[RoutePattern], denied: Sequence[RoutePattern], universe: Sequence[RoutePattern] | None
+        self, allowed: Sequence[Covered], denied: Sequence[Covered], universe: Sequence[RoutePattern] | None
     ) -> None:
-        self.allowed = allowed
-        self.denied = denied
+        allowed_sets, denied_sets = _route_sets(allowed), _route_sets(denied)
+        self.allowed = [route for item in allowed_sets for route in item.routes]
+        self.denied = [route for item in denied_sets for route in item.routes]
         self.languages: dict[str, list[Tokens]] = {
-            "allow": [t for p in allowed for t in route_tokens(p)],
-            "deny": [t for p in denied for t in route_tokens(p)],
-            "api": every_request() if universe is None else [t for p in universe for t in route_tokens(p)],
+            "api": every_request() if universe is None else [t for p in universe for t in route_tokens(p)]
         }
+        # Route sets without exceptions share one language per effect; the others get a pair each.
+        self._pairs: dict[str, list[tuple[str, str]]] = {}
+        for effect, items in (("allow", allowed_sets), ("deny", denied_sets)):
+            self.languages[effect] = [
+                t for item in items if not item.unless for p in item.routes for t in route_tokens(p)
+            ]
+            self._pairs[effect] = []
+            for index, item in enumerate(i for i in items if i.unless):
+                name = f"{effect}{index}"
+                self.languages[name] = [t for p in item.routes for t in route_tokens(p)]
+                self.languages[f"{name}-unless"] = [t for p in item.unless for t in route_tokens(p)]
+                self._pairs[effect].append((name, f"{name}-unless"))
+
+    def _covers(self, effect: str, member: Mapping[str, bool]) -> bool:
+        return member[effect] or any(member[name] and not member[unless] for name, unless in self._pairs[effect])
 
     def rules_allow(self, member: Mapping[str, bool]) -> bool:
-        return member["allow"] and not member["deny"]
+        return self._covers("allow", member) and not self._covers("deny", member)
 
     def search(
         self, extra: Mapping[str, Sequence[Tokens]], disagree: Callable[[Mapping[str, bool]], bool]
@@ -138,11 +167,11 @@ class _Problem:
 
 
 def compile_policy(
-    allowed: Sequence[RoutePattern],
-    denied: Sequence[RoutePattern] = (),
+    allowed: Sequence[Covered],
+    denied: Sequence[Covered] = (),
     universe: Sequence[RoutePattern] | None = None,
 ) -> CompiledPolicy:
-    """The policy for one principal class: Allow what ``allowed`` minus ``denied`` match.
+    """The policy for one principal class: Allow what ``allowed`` minus ``denied`` cover.
 
     A policy exact on every path is preferred. Only when there is none does ``universe``
     count: the API's complete route list (its OpenAPI document), since paths outside it

@@ -67,9 +67,14 @@ class Rule:
     stages: frozenset[str] | None = None  # None: every stage
     when: Condition = field(default_factory=Condition)
     label: str = ""  # where it came from, for messages
+    # Requests these match are not the rule's: narrower routes of an OpenAPI document that
+    # API Gateway sends elsewhere (GET /pet/findByStatus is not GET /pet/{petId}).
+    unless: tuple[RoutePattern, ...] = ()
 
     def applies(self, principal: Principal, stage: str, method: str, path: Sequence[str]) -> bool:
         if not any(route.matches(method, path) for route in self.routes):
+            return False
+        if any(route.matches(method, path) for route in self.unless):
             return False
         return self.applies_to_principal(principal, stage)
 

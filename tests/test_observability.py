@@ -62,12 +62,12 @@ def test_failure_emits_the_error_metric(jwt_env, make_handler, decision_log) -> 
 def test_a_failure_while_building_the_allow_fails_closed_and_is_logged(
     issuer: LocalIssuer, jwt_env, make_handler, decision_log, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from authorizers.handlers import runtime
+    from policies.authorization import Authorization
 
-    def broken_allow(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    def broken_decide(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("policy builder bug")
 
-    monkeypatch.setattr(runtime, "allow", broken_allow)
+    monkeypatch.setattr(Authorization, "decide", broken_decide)
     handler = make_handler(jwt_env)
     decision_log()
     assert outcome(handler, token_event(issuer.mint())) == ("error", None)

@@ -185,17 +185,19 @@ def _concrete(pattern: RoutePattern) -> tuple[str, str]:
 
 # Property through Authorization: principals, conditions, stages, and the requested route.
 _rule = st.builds(
-    lambda effect, patterns, stages, scopes, groups: Rule(
+    lambda effect, patterns, stages, scopes, groups, unless: Rule(
         effect=effect,
         routes=tuple(patterns),
         stages=stages,
         when=Condition(scopes=frozenset(scopes), groups=frozenset(groups)),
+        unless=tuple(unless),  # as OpenAPI rules yield to narrower routes
     ),
     st.sampled_from([Effect.ALLOW, Effect.ALLOW, Effect.DENY]),
     st.lists(route_patterns(), min_size=1, max_size=2),
     st.none() | st.just(frozenset({"prod"})),
     st.sets(st.sampled_from(["read", "write"])),
     st.sets(st.sampled_from(["vets", "admins"])),
+    st.lists(route_patterns(), max_size=1),
 )
 _principal = st.builds(
     lambda scopes, groups: Principal("p", "jwt", scopes=frozenset(scopes), groups=frozenset(groups)),

@@ -23,11 +23,13 @@ from authorizers.errors import (
     Reason,
 )
 from authorizers.settings import ResponseSettings
+from policies.authorization import PolicyScope, Verdict
 from policies.context import principal_context
 from policies.errors import ContextError, InvalidEvent, PolicyError
+from policies.evaluate import policy_allows
 from policies.principal import Principal
-from policies.request import AuthorizerRequest, parse_event
-from policies.response import ResponseFormat, allow, deny, simple_response
+from policies.request import AuthorizerRequest, EventKind, parse_event
+from policies.response import ResponseFormat, deny, policy_response, simple_response
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
@@ -86,6 +88,10 @@ class AuthorizerHandler:
         self._settings = settings
         self._logger = logger or make_logger()
         self._metrics = metrics or make_metrics()
+        for note in settings.authorization.cold_start_notes():
+            self._logger.warning(note)
+        if settings.usage_keys is not None:
+            settings.usage_keys.prefetch()  # a missing parameter or secret fails the cold start
 
     def __call__(self, event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
         try:
@@ -105,7 +111,8 @@ class AuthorizerHandler:
         try:
             principal = self._authenticator.authenticate(request)
             context = principal_context(principal, self._settings.context_claims)
-            response = allow(request, principal.principal_id, context, response_format)
+            verdict = self._settings.authorization.decide(principal, request)
+            usage_key = self._usage_key(principal, request, verdict)
         except InsufficientPermission as exc:
             # Only a verified principal reaches a permission check, so its id can be logged.
             self._record(Decision.DENY, reason=exc.reason, detail=exc.detail, principal=exc.principal_id, **log)
@@ -122,8 +129,32 @@ class AuthorizerHandler:
             raise Exception(UNAUTHORIZED) from None
         except Exception as exc:  # AuthorizerUnavailable, or a bug: fail closed
             self._fail(exc, kind=request.kind.value)
-        self._record(Decision.ALLOW, principal=principal.principal_id, issuer=principal.issuer, **log)
+        log.update(principal=principal.principal_id, issuer=principal.issuer, **_verdict_fields(verdict))
+        if simple:
+            response = simple_response(verdict.allowed, context if verdict.allowed else None)
+        else:
+            # A policy that allows other routes carries the context: API Gateway may reuse it for them.
+            grants = any(statement.effect == "Allow" for statement in verdict.statements)
+            response = policy_response(
+                principal.principal_id, verdict.statements, context if grants else None, usage_key if grants else None
+            )
+        if verdict.allowed:
+            self._record(Decision.ALLOW, **log)
+        else:
+            self._record(Decision.DENY, reason=Reason.ROUTE_NOT_ALLOWED, **log)
         return response
+
+    def _usage_key(self, principal: Principal, request: AuthorizerRequest, verdict: Verdict) -> str | None:
+        """The API key for the principal's usage plan (REST APIs only: HTTP APIs have none)."""
+        usage_keys = self._settings.usage_keys
+        if usage_keys is None or request.kind not in (EventKind.TOKEN, EventKind.REQUEST) or not verdict.allowed:
+            return None
+        key = usage_keys.key_for(principal)
+        if key is None:
+            raise InsufficientPermission(
+                Reason.USAGE_KEY_MISSING, "no usage plan key for this principal", principal.principal_id
+            )
+        return key
 
     def _record(self, decision: Decision, reason: Reason | None = None, **fields: Any) -> None:
         fields = {key: value for key, value in fields.items() if value not in (None, "")}
@@ -151,6 +182,15 @@ class AuthorizerHandler:
         raise AuthorizerFailed() from None
 
 
+def _verdict_fields(verdict: Verdict) -> dict[str, Any]:
+    fields: dict[str, Any] = {"principal_class": verdict.principal_class or None}
+    if verdict.scope is PolicyScope.ROUTE or verdict.note:
+        fields["policy_scope"] = verdict.scope.value
+    if verdict.note:
+        fields["policy_note"] = verdict.note
+    return fields
+
+
 def decide(handler: Any, event: Mapping[str, Any]) -> tuple[str, dict[str, Any] | None]:
     """Run a handler as API Gateway would and name the outcome (for the CLI and demo).
 
@@ -166,5 +206,7 @@ def decide(handler: Any, event: Mapping[str, Any]) -> tuple[str, dict[str, Any] 
         raise
     if "isAuthorized" in response:
         return (Decision.ALLOW if response["isAuthorized"] is True else Decision.DENY).value, response
-    effects = {s.get("Effect") for s in response.get("policyDocument", {}).get("Statement", [])}
-    return (Decision.ALLOW if effects == {"Allow"} else Decision.DENY).value, response
+    # The policy may allow other routes too: what counts is the route this event asks for.
+    requested = parse_event(event).method_arn.text
+    allowed = policy_allows(response.get("policyDocument", {}), requested)
+    return (Decision.ALLOW if allowed else Decision.DENY).value, response
