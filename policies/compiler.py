@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from policies.evaluate import resource_matches
 from policies.languages import (
     Tokens,
     Undecided,
@@ -24,6 +25,7 @@ from policies.languages import (
     find_disagreement,
     glob_tokens,
     route_tokens,
+    survey,
 )
 from policies.routes import ANY_METHOD, HTTP_METHODS, RoutePattern, SegmentKind
 
@@ -154,15 +156,20 @@ class _Problem:
 
     def classify(self, universe: Sequence[RoutePattern]) -> tuple[list[str], list[str]]:
         """Globs of the API's routes the rules allow entirely, and of those they refuse entirely."""
+        singles = [RoutePattern(verb, p.segments) for p in universe for verb in _verbs(p)]
+        routes = {f"route{i}": route_tokens(single) for i, single in enumerate(singles)}
+        questions = []
+        for name in routes:
+            questions.append(lambda m, name=name: m[name] and self.rules_allow(m))
+            questions.append(lambda m, name=name: m[name] and not self.rules_allow(m))
+        answers = survey({**self.languages, **routes}, questions)
         granted, refused = [], []
-        for pattern in universe:
-            for verb in _verbs(pattern):
-                single = RoutePattern(verb, pattern.segments)
-                route = {"route": route_tokens(single)}
-                if self.search(route, lambda m: m["route"] and not self.rules_allow(m)) is None:
-                    granted.append(route_glob(single, verb))
-                elif self.search(route, lambda m: m["route"] and self.rules_allow(m)) is None:
-                    refused.append(route_glob(single, verb))
+        for index, single in enumerate(singles):
+            some_allowed, some_refused = answers[2 * index], answers[2 * index + 1]
+            if some_allowed and not some_refused:
+                granted.append(route_glob(single, single.method))
+            elif some_refused and not some_allowed:
+                refused.append(route_glob(single, single.method))
         return list(dict.fromkeys(granted)), list(dict.fromkeys(refused))
 
 
@@ -243,13 +250,27 @@ def _compact(problem: _Problem, policy: CompiledPolicy) -> CompiledPolicy:
             )
             if problem.is_exact(merged):
                 policy = merged
-    # Drop what is not needed: an Allow inside another, a Deny that changes nothing.
+    # Drop what is not needed: an Allow inside others, a Deny that changes nothing.
     for glob in list(policy.allow):
-        smaller = CompiledPolicy(tuple(g for g in policy.allow if g != glob), policy.deny)
-        if smaller.allow and problem.is_exact(smaller):
-            policy = smaller
+        others = [g for g in policy.allow if g != glob]
+        if others and _overlaps(glob, others):  # alone, it cannot be redundant
+            smaller = CompiledPolicy(tuple(others), policy.deny)
+            if problem.is_exact(smaller):
+                policy = smaller
     for glob in list(policy.deny):
         smaller = CompiledPolicy(policy.allow, tuple(g for g in policy.deny if g != glob))
-        if problem.is_exact(smaller):
+        # A Deny that meets no Allow changes nothing: no proof needed to drop it.
+        if not _overlaps(glob, policy.allow) or problem.is_exact(smaller):
             policy = smaller
     return policy
+
+
+def _overlaps(glob: str, others: Sequence[str]) -> bool:
+    """Does some path match ``glob`` and one of ``others``?"""
+    if not any(ch in glob for ch in "*?"):
+        return any(resource_matches(other, glob) for other in others)
+    languages = {"one": [glob_tokens(glob)], "others": [glob_tokens(g) for g in others]}
+    try:
+        return find_disagreement(languages, lambda m: m["one"] and m["others"]) is not None
+    except Undecided:
+        return True

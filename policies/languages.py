@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import string
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from policies.routes import ANY_METHOD, HTTP_METHODS, RoutePattern, SegmentKind
 
@@ -130,24 +130,27 @@ def _union(strings: tuple[Tokens, ...]) -> _Union:
     return _Union(strings)
 
 
-def find_disagreement(
-    languages: Mapping[str, Sequence[Tokens]], disagree: Callable[[Mapping[str, bool]], bool]
-) -> str | None:
-    """The shortest path on which ``disagree`` (over membership in each language) holds, or None.
+Joint = tuple[int, ...]
+Parents = dict[Joint, tuple[Joint, str] | None]
 
-    Raises :class:`Undecided` when the joint search space is too large to finish.
+
+def _explore(
+    languages: Mapping[str, Sequence[Tokens]],
+) -> Iterator[tuple[Mapping[str, bool], Joint, Parents, list[str]]]:
+    """Every reachable combination of memberships, shortest paths first.
+
+    Raises :class:`Undecided` when the joint search space grows past :data:`MAX_STATES`.
     """
     names = list(languages)
     unions = [_union(tuple(dict.fromkeys(languages[name]))) for name in names]
     alphabet = sorted(set().union(*(u.symbols for u in unions)) | {"/", _OTHER})
     always = ("/", _OTHER)
     start = tuple(u.start for u in unions)
-    parents: dict[tuple[int, ...], tuple[tuple[int, ...], str] | None] = {start: None}
+    parents: Parents = {start: None}
     queue = deque([start])
     while queue:
         joint = queue.popleft()
-        if disagree({name: u.accepting[s] for name, u, s in zip(names, unions, joint, strict=True)}):
-            return _spell(joint, parents, alphabet)
+        yield {name: u.accepting[s] for name, u, s in zip(names, unions, joint, strict=True)}, joint, parents, alphabet
         # A character no live string names next moves every union like _OTHER does: skip it.
         named = set().union(*(u.expecting[s] for u, s in zip(unions, joint, strict=True)))
         for symbol in (*always, *sorted(named - set(always))):
@@ -157,7 +160,30 @@ def find_disagreement(
                     raise Undecided(f"more than {MAX_STATES} states")
                 parents[following] = (joint, symbol)
                 queue.append(following)
+
+
+def find_disagreement(
+    languages: Mapping[str, Sequence[Tokens]], disagree: Callable[[Mapping[str, bool]], bool]
+) -> str | None:
+    """The shortest path on which ``disagree`` (over membership in each language) holds, or None."""
+    for member, joint, parents, alphabet in _explore(languages):
+        if disagree(member):
+            return _spell(joint, parents, alphabet)
     return None
+
+
+def survey(
+    languages: Mapping[str, Sequence[Tokens]], questions: Sequence[Callable[[Mapping[str, bool]], bool]]
+) -> list[bool]:
+    """For each question, whether some path makes it true: one search for all of them."""
+    answers = [False] * len(questions)
+    for member, _, _, _ in _explore(languages):
+        for index, question in enumerate(questions):
+            if not answers[index] and question(member):
+                answers[index] = True
+        if all(answers):
+            break
+    return answers
 
 
 def _spell(
