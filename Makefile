@@ -14,7 +14,7 @@ PYTHON312 ?= $(shell for p in $$(ls -d $$(pyenv root 2>/dev/null)/versions/3.12*
 	$$(command -v python3.12); do "$$p" -c pass 2>/dev/null && { echo "$$p"; break; }; done)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test lint typecheck unit template lock clean
+.PHONY: help venv demo test lint typecheck unit template bench lock clean
 
 help:
 	@echo "make demo       set up, then run the JWT authorizer end to end on loopback (offline)"
@@ -23,6 +23,7 @@ help:
 	@echo "make typecheck  mypy --strict"
 	@echo "make unit       the test suite only"
 	@echo "make template   sam validate --lint and sam build of sam-template.yaml"
+	@echo "make bench      measure per-request and per-principal-class costs (numbers, no pass/fail)"
 	@echo "make lock       re-pin constraints.txt from a fresh resolution"
 	@echo "make clean      remove the virtual environment and caches"
 
@@ -57,6 +58,9 @@ template: $(SAM_STAMP)
 	PATH="$(dir $(PYTHON312)):$$PATH" $(SAM) build -t sam-template.yaml -b build/sam
 
 test: lint typecheck unit template
+
+bench: venv
+	$(BIN)/python benchmarks/run.py
 
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
