@@ -3,10 +3,15 @@
   authorizers demo                  run the JWT authorizer end to end, offline
   authorizers invoke --handler jwt --event FILE [--env FILE] [--function NAME]
                                     run a handler on an event, as ``sam local invoke`` would
+  authorizers policy (--rules FILE_OR_JSON | --openapi FILE)... --claims FILE --arn ARN [...]
+                                    preview the response for a token's claims, before deploying
 
 Exit status of ``invoke``: 0 a policy or simple response came back (Allow or Deny),
 1 the handler answered 401 (Unauthorized), 3 it failed closed (500) or could not start,
 2 bad usage.
+
+Exit status of ``policy``: 0 the requested route is allowed, 1 it is denied, 2 bad usage,
+configuration, claims or ARN.
 """
 
 from __future__ import annotations
@@ -15,16 +20,22 @@ import argparse
 import contextlib
 import importlib
 import json
+import math
 import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from authorizers import __version__
 
+if TYPE_CHECKING:
+    from authorizers.jwt.jwks import VerificationKey
+    from policies.principal import Principal
+
 HANDLERS = ("jwt",)
 EXIT_OK, EXIT_UNAUTHORIZED, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+EXIT_DENIED = 1  # policy: the requested route is denied
 
 
 class UsageError(Exception):
@@ -39,6 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from authorizers import demo
 
             return demo.run(sys.stdout, as_json=args.json, verbose=args.verbose)
+        if args.command == "policy":
+            return _policy(args)
         return _invoke(args)
     except UsageError as exc:
         parser.exit(EXIT_USAGE, f"{parser.prog}: error: {exc}\n")
@@ -60,7 +73,98 @@ def _parser() -> argparse.ArgumentParser:
     )
     invoke.add_argument("--env", type=Path, help="environment: flat JSON object, or SAM's env.json")
     invoke.add_argument("--function", help="with a SAM env.json: which function's variables to use")
+    _policy_parser(commands)
     return parser
+
+
+POLICY_USAGE = (
+    "authorizers policy (--rules FILE_OR_JSON | --openapi FILE)... --claims FILE --arn ARN\n"
+    "                          [--schemes NAMES] [--scope {api,route}] [--format {iam,simple}]\n"
+    "                          [--context-claims NAMES] [--groups-claim NAME]"
+)
+POLICY_EPILOG = """\
+The rules and OpenAPI document are loaded exactly as the handler loads AUTHZ_RULES,
+AUTHZ_OPENAPI, AUTHZ_OPENAPI_SCHEMES and AUTHZ_POLICY_SCOPE. The claims are taken as
+already verified (nothing is checked but their shape), so this previews authorization,
+not authentication. stdout carries only the response; a summary goes to stderr.
+
+exit status: 0 the requested route is allowed, 1 it is denied, 2 bad usage, configuration,
+claims or ARN.
+
+examples:
+  authorizers policy --rules rules.yaml --claims claims.json \\
+      --arn arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/GET/pets/1
+  authorizers policy --openapi openapi.yaml --schemes oauth --scope route --format simple \\
+      --claims - --arn arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/DELETE/v2/pets/7 < claims.json
+"""
+
+
+def _policy_parser(commands: Any) -> None:
+    policy = commands.add_parser(
+        "policy",
+        help="preview the response the handler would give a token's claims on one route",
+        description="Show the response the JWT handler would return for these (trusted) claims on one route.",
+        usage=POLICY_USAGE,
+        epilog=POLICY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    policy.add_argument(
+        "--rules",
+        action="append",
+        metavar="FILE_OR_JSON",
+        help="authorization rules, as AUTHZ_RULES: a YAML/JSON file, or inline JSON ('{\"rules\": [...]}')",
+    )
+    policy.add_argument(
+        "--openapi",
+        action="append",
+        metavar="FILE",
+        help="an OpenAPI 3.x / Swagger 2.0 document, as AUTHZ_OPENAPI (e.g. openapi.yaml); "
+        "combined with --rules as the handler combines them",
+    )
+    policy.add_argument(
+        "--claims",
+        required=True,
+        type=Path,
+        metavar="FILE",
+        help='the token\'s claims as a JSON object, - for stdin (e.g. {"iss": ..., "sub": "alice", "exp": ...,'
+        ' "scope": "pets:read"}); iss, sub and exp are required, as every token the handler accepts has them',
+    )
+    policy.add_argument(
+        "--arn",
+        required=True,
+        help="the requested method ARN, e.g. arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/GET/pets/1",
+    )
+    policy.add_argument(
+        "--schemes",
+        metavar="NAMES",
+        help="as AUTHZ_OPENAPI_SCHEMES: the OpenAPI security schemes that count, comma- or space-separated "
+        "(e.g. oauth,petstore_auth); default every scheme",
+    )
+    policy.add_argument(
+        "--scope",
+        choices=("api", "route"),
+        default="api",
+        help="as AUTHZ_POLICY_SCOPE: the policy lists every allowed route of the API (api, the default) "
+        "or only the requested one (route)",
+    )
+    policy.add_argument(
+        "--format",
+        choices=("iam", "simple"),
+        default="iam",
+        help="iam (default): an IAM policy for a REST TOKEN event; simple: an HTTP API payload 2.0 "
+        "simple response (--arn is then the routeArn)",
+    )
+    policy.add_argument(
+        "--context-claims",
+        metavar="NAMES",
+        help="as AUTHZ_CONTEXT_CLAIMS: claims copied into the context (e.g. tenant,email)",
+    )
+    policy.add_argument(
+        "--groups-claim",
+        default="groups",
+        metavar="NAME",
+        help="as JWT_GROUPS_CLAIM: the claim holding the principal's groups (default groups, e.g. cognito:groups)",
+    )
 
 
 def _invoke(args: argparse.Namespace) -> int:
@@ -91,6 +195,131 @@ def _invoke(args: argparse.Namespace) -> int:
     print(json.dumps(response, indent=2, sort_keys=True))
     print("200 Allow" if decision == "allow" else "403 Deny", file=sys.stderr)
     return EXIT_OK
+
+
+def _policy(args: argparse.Namespace) -> int:
+    from authorizers.errors import ConfigurationError
+    from authorizers.settings import load_response_settings
+    from policies.context import principal_context
+    from policies.errors import ContextError, PolicyError
+    from policies.request import parse_event
+    from policies.response import ResponseFormat, policy_response, simple_response
+
+    try:
+        # The handler's own settings path (load_authorization included), on a synthetic environment.
+        settings = load_response_settings(policy_environment(args))
+    except ConfigurationError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        request = parse_event(preview_event(args.arn, args.format))
+    except PolicyError as exc:
+        raise UsageError(f"--arn: {exc}") from None
+    claims = _read_json(args.claims, "claims")
+    principal = preview_principal(claims, args.groups_claim)
+    try:
+        context = principal_context(principal, settings.context_claims)
+    except ContextError as exc:
+        raise UsageError(f"the handler would answer 401: {exc}") from None
+    verdict = settings.authorization.decide(principal, request)
+    # As AuthorizerHandler._handle builds it (usage plan keys aside: none are configured here).
+    if settings.response_format.resolve(request.kind) is ResponseFormat.SIMPLE:
+        response = simple_response(verdict.allowed, context if verdict.allowed else None)
+    else:
+        grants = any(statement.effect == "Allow" for statement in verdict.statements)
+        response = policy_response(principal.principal_id, verdict.statements, context if grants else None)
+    print(json.dumps(response, indent=2, sort_keys=True))
+    arn = request.method_arn
+    for note in settings.authorization.cold_start_notes():
+        print(f"warning: {note}", file=sys.stderr)
+    print(f"decision: {'allow' if verdict.allowed else 'deny'} {arn.verb} /{arn.resource}", file=sys.stderr)
+    print(f"principal class: {verdict.principal_class}", file=sys.stderr)
+    print(f"policy scope: {verdict.scope.value} (configured: {args.scope})", file=sys.stderr)
+    if verdict.note:
+        print(f"note: {verdict.note}", file=sys.stderr)
+    return EXIT_OK if verdict.allowed else EXIT_DENIED
+
+
+def policy_environment(args: argparse.Namespace) -> dict[str, str]:
+    """The handler's settings for ``policy``'s options: only what was given, none of it blank."""
+    from authorizers import settings
+
+    rules, openapi = _once(args.rules, "--rules"), _once(args.openapi, "--openapi")
+    if rules is None and openapi is None:
+        raise UsageError("give --rules, --openapi or both")
+    # A blank value would read as unset, and no rules means the whole API: refuse it.
+    given = {
+        settings.AUTHZ_RULES: ("--rules", rules),
+        settings.AUTHZ_OPENAPI: ("--openapi", openapi),
+        settings.AUTHZ_OPENAPI_SCHEMES: ("--schemes", args.schemes),
+        settings.AUTHZ_CONTEXT_CLAIMS: ("--context-claims", args.context_claims),
+    }
+    environ = {settings.AUTHZ_POLICY_SCOPE: args.scope, settings.AUTHZ_RESPONSE_FORMAT: args.format}
+    for name, (option, value) in given.items():
+        if value is None:
+            continue
+        if not settings.split_list(value):
+            raise UsageError(f"{option} is empty")
+        environ[name] = value
+    return environ
+
+
+def _once(values: list[str] | None, option: str) -> str | None:
+    if not values:
+        return None
+    if len(values) > 1:
+        raise UsageError(f"{option} may be given once: the handler reads one setting")
+    return values[0]
+
+
+def preview_event(arn: str, response_format: str) -> dict[str, Any]:
+    """The event API Gateway would send for ``arn``: REST TOKEN, or HTTP API 2.0 for simple responses."""
+    if response_format == "simple":
+        return {"version": "2.0", "type": "REQUEST", "routeArn": arn, "headers": {}}
+    return {"type": "TOKEN", "authorizationToken": "Bearer preview", "methodArn": arn}
+
+
+class _NoKeys:
+    """The preview verifies nothing, so it needs no keys."""
+
+    def find_key(self, kid: str | None, alg: str) -> VerificationKey | None:
+        return None
+
+    def prefetch(self) -> None:
+        return None
+
+
+def preview_principal(claims: object, groups_claim: str) -> Principal:
+    """The principal :class:`JwtValidator` builds from these claims, taken as verified.
+
+    For this preview only: the claims come from the user, not from a checked signature.
+    """
+    from authorizers.errors import ConfigurationError, CredentialRejected
+    from authorizers.jwt.config import IssuerConfig
+    from authorizers.jwt.validator import JwtValidator, VerifiedJwt
+
+    if not isinstance(claims, dict):
+        raise UsageError("the claims must be a JSON object")
+    if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+        raise UsageError("the claims need sub, a non-empty string")
+    issuer = claims.get("iss")
+    if not isinstance(issuer, str) or not issuer.strip():
+        raise UsageError("the claims need iss, a non-empty string (the handler refuses tokens without it)")
+    if not _finite_number(claims.get("exp")):
+        raise UsageError("the claims need exp, a number (the handler refuses tokens without it)")
+    try:
+        config = IssuerConfig(issuer=issuer, key_source=_NoKeys(), audience=None, groups_claim=groups_claim)
+        return JwtValidator([config]).principal(VerifiedJwt(header={}, claims=claims, config=config))
+    except (ConfigurationError, CredentialRejected) as exc:
+        raise UsageError(f"claims: {exc}") from None
+
+
+def _finite_number(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float: the handler refuses it too
+        return False
 
 
 def environment(document: object, function: str | None) -> dict[str, str]:
