@@ -237,3 +237,21 @@ def test_a_principal_without_a_usage_key_is_denied(
     (line,) = decision_log()[0]
     assert line["reason"] == "usage_key_missing"
     assert USAGE_KEY not in json.dumps(line)
+
+
+def test_no_usage_key_means_no_allow_even_through_a_refused_route(
+    issuer: LocalIssuer, rules_env: dict[str, str], make_handler: Any, decision_log: Any
+) -> None:
+    # The answer for a refused route still lists the principal's other routes; cached, it
+    # would let a principal without a key in where a direct request is refused.
+    handler = make_handler({**rules_env, "AUTHZ_USAGE_KEYS": json.dumps({"alice": USAGE_KEY})})
+    bob = issuer.mint(sub="bob")
+    decision_log()
+    decision, response = outcome(handler, token_event(bob, arn("POST", "v2/pets")))
+    assert decision == "deny" and response is not None
+    assert not any(iam.allows(response["policyDocument"], arn(*route)) for route in ROUTES)
+    (line,) = decision_log()[0]
+    assert line["reason"] == "usage_key_missing"
+    # Alice's answer for a refused route carries her key, for the routes it does allow.
+    _, response = outcome(handler, token_event(issuer.mint(), arn("POST", "v2/pets")))
+    assert response is not None and response["usageIdentifierKey"] == USAGE_KEY

@@ -147,7 +147,11 @@ class AuthorizerHandler:
     def _usage_key(self, principal: Principal, request: AuthorizerRequest, verdict: Verdict) -> str | None:
         """The API key for the principal's usage plan (REST APIs only: HTTP APIs have none)."""
         usage_keys = self._settings.usage_keys
-        if usage_keys is None or request.kind not in (EventKind.TOKEN, EventKind.REQUEST) or not verdict.allowed:
+        if usage_keys is None or request.kind not in (EventKind.TOKEN, EventKind.REQUEST):
+            return None
+        # Asked whenever the policy grants anything, not only the route at hand: a cached
+        # answer for a refused route would otherwise open the principal's other routes.
+        if not any(statement.effect == "Allow" for statement in verdict.statements):
             return None
         key = usage_keys.key_for(principal)
         if key is None:
