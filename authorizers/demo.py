@@ -3,6 +3,7 @@
 Starts a local issuer on loopback, configures the real JWT handler to find its keys by
 OIDC discovery, and runs it on real-shaped API Gateway events: a valid token on every
 event kind, then a token lacking the required scope, an expired one and a forged one.
+Then the same handler with authorization rules: a scope opens one route, not another.
 """
 
 from __future__ import annotations
@@ -18,6 +19,13 @@ from typing import Any, TextIO
 from authorizers.local_issuer import DEFAULT_AUDIENCE, LocalIssuer, generate_key
 
 REQUIRED_SCOPE = "pets:read"
+DEMO_RULES = {
+    "rules": [
+        {"effect": "allow", "routes": ["GET /pets", "GET /pets/{proxy+}"]},
+        {"effect": "allow", "routes": ["POST /v2/pets"], "when": {"scopes": ["pets:write"]}},
+    ]
+}
+POST_V2_PETS = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/POST/v2/pets"
 SAMPLES = {
     "REST TOKEN": "rest-token.json",
     "REST REQUEST": "rest-request.json",
@@ -57,7 +65,9 @@ def run(out: TextIO, *, as_json: bool = False, verbose: bool = False) -> int:
             "AUTHZ_CONTEXT_CLAIMS": "email",
         }
         handler = create_handler(environ)
+        with_rules = create_handler({**environ, "AUTHZ_RULES": json.dumps(DEMO_RULES)})
         good = issuer.mint(sub="alice", scope=f"{REQUIRED_SCOPE} pets:write", claims={"email": "alice@example.com"})
+        reader = issuer.mint(sub="carol", scope=REQUIRED_SCOPE)
         scenarios: list[tuple[str, str, str, Callable[[], str]]] = [
             *[("valid token", kind, "allow", lambda: good) for kind in SAMPLES],
             ("valid token without scope " + REQUIRED_SCOPE, "REST TOKEN", "deny", lambda: issuer.mint(sub="bob")),
@@ -78,6 +88,13 @@ def run(out: TextIO, *, as_json: bool = False, verbose: bool = False) -> int:
         for scenario, kind, expected, token in scenarios:
             decision, response = decide(handler, sample_event(kind, token()))
             outcomes.append(Outcome(scenario, kind, expected, decision, response))
+        for scenario, bearer, expected in (
+            ("rules: pets:write may POST /v2/pets (policy lists every route it may call)", good, "allow"),
+            ("rules: pets:read alone may not POST /v2/pets", reader, "deny"),
+        ):
+            event = {**sample_event("REST TOKEN", bearer), "methodArn": POST_V2_PETS}
+            decision, response = decide(with_rules, event)
+            outcomes.append(Outcome(scenario, "REST TOKEN", expected, decision, response))
         fetches = len(issuer.requests)
     _report(out, outcomes, issuer_url=issuer.issuer, fetches=fetches, as_json=as_json)
     return 0 if all(o.as_expected for o in outcomes) else 1

@@ -252,13 +252,14 @@ def test_invoke_bad_configuration_is_exit_3(flat_env: dict[str, Any], tmp_path: 
 def test_demo() -> None:
     result = run_cli("demo")
     assert result.returncode == 0, result.stderr
-    assert "7 of 7 scenarios decided as expected" in result.stdout
+    assert "9 of 9 scenarios decided as expected" in result.stdout
 
 
 def test_demo_json() -> None:
     result = run_cli("demo", "--json")
     assert result.returncode == 0, result.stderr
     outcomes = json.loads(result.stdout)
-    assert len(outcomes) == 7
+    assert len(outcomes) == 9
     assert all(o["decision"] == o["expected"] for o in outcomes)
-    assert [o["decision"] for o in outcomes] == ["allow"] * 4 + ["deny", "unauthorized", "unauthorized"]
+    expected = ["allow"] * 4 + ["deny", "unauthorized", "unauthorized", "allow", "deny"]
+    assert [o["decision"] for o in outcomes] == expected
