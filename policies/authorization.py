@@ -29,6 +29,7 @@ from policies.routes import HTTP_METHODS, RoutePattern, SegmentKind, request_seg
 from policies.rules import Effect, RuleSet
 
 MAX_POLICY_BYTES = 8192  # our budget for the policy document; WebSocket results are capped at 8 KB
+CONSOLE_STAGE = "*"  # what the API Gateway console's "Test authorizer" sends as the stage
 WEBSOCKET_METHOD = "GET"  # a WebSocket $connect is matched as the route "GET /$connect"
 _MAX_COMPILED_CLASSES = 1024
 _STATEMENT_OVERHEAD = len('{"Action":"execute-api:Invoke","Effect":"Allow","Resource":[]},')
@@ -68,6 +69,7 @@ class Authorization:
             own = (route for rule in rules.rules for route in rule.routes)
             self.universe = tuple(dict.fromkeys((*routes, *own)))
         self._compiled: dict[tuple[int, ...], CompiledPolicy | NotExpressible] = {}
+        self._per_stage = rules is not None and any(rule.stages is not None for rule in rules.rules)
 
     def cold_start_notes(self) -> list[str]:
         """Things an operator should know, logged once when the handler starts."""
@@ -91,6 +93,11 @@ class Authorization:
         if self.rules is None:
             return Verdict(True, (Statement("Allow", (whole_stage(request),)),), PolicyScope.API, "any principal")
         stage = request.method_arn.api.stage
+        if stage == CONSOLE_STAGE and self._per_stage:
+            # The console's test sends stage "*": its policy would cover every stage, which
+            # stage-specific rules cannot answer for. Refuse rather than guess.
+            note = "stage '*' (console test) cannot be matched against rules limited to stages"
+            return Verdict(False, (Statement("Deny", (whole_stage(request),)),), PolicyScope.ROUTE, "", note)
         method, segments = _route_of(request)
         applicable = tuple(
             index for index, rule in enumerate(self.rules.rules) if rule.applies_to_principal(principal, stage)

@@ -255,3 +255,17 @@ def test_no_usage_key_means_no_allow_even_through_a_refused_route(
     # Alice's answer for a refused route carries her key, for the routes it does allow.
     _, response = outcome(handler, token_event(issuer.mint(), arn("POST", "v2/pets")))
     assert response is not None and response["usageIdentifierKey"] == USAGE_KEY
+
+
+def test_the_console_test_stage_is_refused_by_stage_specific_rules(
+    issuer: LocalIssuer, rules_env: dict[str, str], make_handler: Any
+) -> None:
+    # Its resources would read ".../*/GET/...": every stage, which rules per stage cannot answer for.
+    handler = make_handler(rules_env)
+    decision, response = outcome(handler, token_event(issuer.mint(), arn("GET", "v1/pets", stage="*")))
+    assert decision == "deny" and response is not None
+    assert not any(iam.allows(response["policyDocument"], arn(*route, stage="prod")) for route in ROUTES)
+    # Rules without stages answer it as any stage.
+    rules = {"rules": [{"effect": "allow", "routes": ["GET /v1/pets"]}]}
+    handler = make_handler({**rules_env, "AUTHZ_RULES": json.dumps(rules)})
+    assert outcome(handler, token_event(issuer.mint(), arn("GET", "v1/pets", stage="*")))[0] == "allow"
