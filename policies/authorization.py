@@ -99,11 +99,9 @@ class Authorization:
             note = "stage '*' (console test) cannot be matched against rules limited to stages"
             return Verdict(False, (Statement("Deny", (whole_stage(request),)),), PolicyScope.ROUTE, "", note)
         method, segments = _route_of(request)
-        applicable = tuple(
-            index for index, rule in enumerate(self.rules.rules) if rule.applies_to_principal(principal, stage)
-        )
+        applicable = self.rules.applicable(principal, stage)
         principal_class = _describe(applicable)
-        allowed = method in HTTP_METHODS and self.rules.decide(principal, stage, method, segments) is Effect.ALLOW
+        allowed = method in HTTP_METHODS and self.rules.decide_among(applicable, method, segments) is Effect.ALLOW
         if self.scope is PolicyScope.ROUTE or request.kind is EventKind.WEBSOCKET:
             return _route_verdict(request, allowed, principal_class, None)
         compiled = self._compile(applicable)

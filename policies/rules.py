@@ -72,11 +72,13 @@ class Rule:
     unless: tuple[RoutePattern, ...] = ()
 
     def applies(self, principal: Principal, stage: str, method: str, path: Sequence[str]) -> bool:
+        return self.covers(method, path) and self.applies_to_principal(principal, stage)
+
+    def covers(self, method: str, path: Sequence[str]) -> bool:
+        """Is the request one of this rule's routes (and none of its exceptions)?"""
         if not any(route.matches(method, path) for route in self.routes):
             return False
-        if any(route.matches(method, path) for route in self.unless):
-            return False
-        return self.applies_to_principal(principal, stage)
+        return not any(route.matches(method, path) for route in self.unless)
 
     def applies_to_principal(self, principal: Principal, stage: str) -> bool:
         """Stage and condition hold: the rule's routes count for this principal here."""
@@ -91,8 +93,16 @@ class RuleSet:
 
     def decide(self, principal: Principal, stage: str, method: str, path: Sequence[str]) -> Effect:
         """Deny wins; then any allow; otherwise Deny."""
-        applicable = [rule.effect for rule in self.rules if rule.applies(principal, stage, method, path)]
-        if Effect.DENY in applicable or Effect.ALLOW not in applicable:
+        return self.decide_among(self.applicable(principal, stage), method, path)
+
+    def applicable(self, principal: Principal, stage: str) -> tuple[int, ...]:
+        """The indices of the rules that count for this principal in this stage: its class."""
+        return tuple(index for index, rule in enumerate(self.rules) if rule.applies_to_principal(principal, stage))
+
+    def decide_among(self, applicable: Sequence[int], method: str, path: Sequence[str]) -> Effect:
+        """:meth:`decide` for a request, given :meth:`applicable` for its principal and stage."""
+        effects = {self.rules[index].effect for index in applicable if self.rules[index].covers(method, path)}
+        if Effect.DENY in effects or Effect.ALLOW not in effects:
             return Effect.DENY
         return Effect.ALLOW
 
