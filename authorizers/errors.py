@@ -50,10 +50,14 @@ class Reason(enum.Enum):
     INVALID_SUBJECT = "invalid_subject"
     CONTEXT_LIMIT = "context_limit"
     CUSTOM_CHECK_FAILED = "custom_check_failed"
+    WRONG_TOKEN_USE = "wrong_token_use"  # Cognito: an ID token where an access token is expected, or back
+    WRONG_CLIENT = "wrong_client"  # Cognito: issued to an app client that is not accepted
+    TOKEN_REVOKED = "token_revoked"  # Cognito: signed and unexpired, but its session was signed out
     # Valid, but not permitted here (403)
     INSUFFICIENT_SCOPE = "insufficient_scope"
     CLAIM_MISMATCH = "claim_mismatch"
     NOT_PERMITTED = "not_permitted"
+    NOT_IN_GROUP = "not_in_group"  # Cognito: not in any of COGNITO_GROUPS
     ROUTE_NOT_ALLOWED = "route_not_allowed"  # the rules do not allow this route for this principal
     USAGE_KEY_MISSING = "usage_key_missing"  # usage keys are configured, none is known for this principal
 

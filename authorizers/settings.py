@@ -25,6 +25,7 @@ from policies.response import ResponseFormat
 from policies.rules import RuleError, RuleSet, load_rules
 
 if TYPE_CHECKING:
+    from authorizers.cognito.validator import CognitoPool
     from authorizers.usage_keys import UsageKeys
 
 JWT_ISSUER = "JWT_ISSUER"
@@ -58,7 +59,24 @@ KNOWN_VARIABLES = frozenset(
         AUTHZ_POLICY_SCOPE, AUTHZ_USAGE_KEY_CLAIM, AUTHZ_USAGE_KEYS,
     }
 )  # fmt: skip
-OUR_PREFIXES = ("JWT_", "AUTHZ_")
+AUTHZ_VARIABLES = frozenset(name for name in KNOWN_VARIABLES if name.startswith("AUTHZ_"))
+
+COGNITO_USER_POOL_ID = "COGNITO_USER_POOL_ID"
+COGNITO_CLIENT_ID = "COGNITO_CLIENT_ID"
+COGNITO_TOKEN_USE = "COGNITO_TOKEN_USE"
+COGNITO_GROUPS = "COGNITO_GROUPS"
+COGNITO_REQUIRED_SCOPES = "COGNITO_REQUIRED_SCOPES"
+COGNITO_ENDPOINT = "COGNITO_ENDPOINT"
+COGNITO_ISSUER_ENDPOINT = "COGNITO_ISSUER_ENDPOINT"
+COGNITO_CHECK_REVOCATION = "COGNITO_CHECK_REVOCATION"
+COGNITO_REVOCATION_CACHE_SECONDS = "COGNITO_REVOCATION_CACHE_SECONDS"
+COGNITO_VARIABLES = frozenset(
+    {
+        COGNITO_USER_POOL_ID, COGNITO_CLIENT_ID, COGNITO_TOKEN_USE, COGNITO_GROUPS, COGNITO_REQUIRED_SCOPES,
+        COGNITO_ENDPOINT, COGNITO_ISSUER_ENDPOINT, COGNITO_CHECK_REVOCATION, COGNITO_REVOCATION_CACHE_SECONDS,
+    }
+) | AUTHZ_VARIABLES  # fmt: skip
+OUR_PREFIXES = ("JWT_", "AUTHZ_", "COGNITO_")
 AUDIENCE_CHECK_OFF = "*"
 
 
@@ -77,11 +95,15 @@ class JwtSettings:
     response: ResponseSettings
 
 
-def check_known_variables(environ: Mapping[str, str]) -> None:
+def check_known_variables(environ: Mapping[str, str], known: frozenset[str] = KNOWN_VARIABLES) -> None:
+    """Refuse any variable with our prefixes that this handler does not read."""
+    every = KNOWN_VARIABLES | COGNITO_VARIABLES
     for name in environ:
         # Case-insensitive: "jwt_required_scopes" is a typo too, not someone else's variable.
-        if name.upper().startswith(OUR_PREFIXES) and name not in KNOWN_VARIABLES:
-            close = difflib.get_close_matches(name.upper(), KNOWN_VARIABLES, n=1)
+        if name.upper().startswith(OUR_PREFIXES) and name not in known:
+            if name in every:  # real, but for another handler: it would be silently ignored here
+                raise ConfigurationError(f"setting {name} is not read by this handler")
+            close = difflib.get_close_matches(name.upper(), known, n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
             raise ConfigurationError(f"unknown setting {name}{hint}")
 
@@ -298,3 +320,74 @@ def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
     if lowered in ("0", "false", "no", "off"):
         return False
     raise ConfigurationError(f"{name} must be true or false, not {raw!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class CognitoSettings:
+    pools: tuple[CognitoPool, ...]
+    check_revocation: bool
+    revocation_cache_seconds: int
+    endpoint: str | None  # replaces the regional Cognito endpoint for keys and GetUser
+    response: ResponseSettings
+
+
+def load_cognito_settings(environ: Mapping[str, str]) -> CognitoSettings:
+    from authorizers.cognito.pools import check_endpoint, parse_pool_id
+    from authorizers.cognito.validator import CognitoPool, TokenUse
+    from authorizers.fetch import HttpJsonFetcher, check_url
+    from authorizers.jwt.remote import RemoteJwks
+
+    check_known_variables(environ, COGNITO_VARIABLES)
+    try:
+        pools = [parse_pool_id(text) for text in _required(environ, COGNITO_USER_POOL_ID)]
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{COGNITO_USER_POOL_ID}: {exc}") from None
+    clients = _required(environ, COGNITO_CLIENT_ID)
+    if AUDIENCE_CHECK_OFF in clients and len(clients) > 1:
+        raise ConfigurationError(f"{COGNITO_CLIENT_ID}: '*' accepts every app client and cannot be combined")
+    client_ids = None if AUDIENCE_CHECK_OFF in clients else frozenset(clients)
+    raw_use = environ.get(COGNITO_TOKEN_USE, "").strip().lower() or "access"
+    try:
+        token_use = TokenUse(raw_use)
+    except ValueError:
+        raise ConfigurationError(f"{COGNITO_TOKEN_USE} must be access, id or any, not {raw_use!r}") from None
+    endpoint = _optional_endpoint(environ, COGNITO_ENDPOINT, check_endpoint)
+    issuer_endpoint = _optional_endpoint(environ, COGNITO_ISSUER_ENDPOINT, check_endpoint)
+    check_revocation = _flag(environ, COGNITO_CHECK_REVOCATION, False)
+    if check_revocation and token_use is not TokenUse.ACCESS:
+        # GetUser takes an access token: an ID token's session cannot be checked this way.
+        raise ConfigurationError(f"{COGNITO_CHECK_REVOCATION} needs {COGNITO_TOKEN_USE}=access")
+    cache_seconds = _number(environ, COGNITO_REVOCATION_CACHE_SECONDS, 60, low=0, high=300)
+    if not float(cache_seconds).is_integer():
+        raise ConfigurationError(f"{COGNITO_REVOCATION_CACHE_SECONDS} must be a whole number of seconds")
+    fetcher = HttpJsonFetcher()
+    configs = []
+    for pool in pools:
+        jwks_uri = pool.jwks_uri(endpoint)
+        check_url(jwks_uri, COGNITO_ENDPOINT if endpoint else COGNITO_USER_POOL_ID)
+        configs.append(
+            CognitoPool(
+                pool=pool,
+                key_source=RemoteJwks(jwks_uri, fetcher),
+                client_ids=client_ids,
+                token_use=token_use,
+                groups=frozenset(split_list(environ.get(COGNITO_GROUPS, ""))),
+                required_scopes=frozenset(split_list(environ.get(COGNITO_REQUIRED_SCOPES, ""))),
+                issuer_endpoint=issuer_endpoint,
+            )
+        )
+    return CognitoSettings(
+        pools=tuple(configs),
+        check_revocation=check_revocation,
+        revocation_cache_seconds=int(cache_seconds),
+        endpoint=endpoint,
+        response=load_response_settings(environ),
+    )
+
+
+def _optional_endpoint(environ: Mapping[str, str], name: str, check: Any) -> str | None:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return None
+    endpoint: str = check(raw, name)
+    return endpoint

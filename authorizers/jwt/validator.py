@@ -39,11 +39,10 @@ class VerifiedJwt:
 class JwtValidator:
     """Validates bearer JWTs from one or more issuers. Pure but for the key sources."""
 
-    scheme = "jwt"
-
-    def __init__(self, issuers: Iterable[IssuerConfig], clock: Clock = time.time) -> None:
+    def __init__(self, issuers: Iterable[IssuerConfig], clock: Clock = time.time, scheme: str = "jwt") -> None:
         self._issuers = index_by_issuer(issuers)
         self._clock = clock
+        self.scheme = scheme  # the principal's scheme: "cognito" when Cognito builds on this
 
     @property
     def issuers(self) -> Mapping[str, IssuerConfig]:

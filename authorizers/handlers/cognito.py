@@ -1,0 +1,57 @@
+"""Lambda entry point: ``authorizers.handlers.cognito.handler``.
+
+Verifies Amazon Cognito user pool tokens (access tokens by default) with the pool's keys,
+``token_use``, app client, optional groups and scopes, and an opt-in revocation check.
+Configured by ``COGNITO_*`` and ``AUTHZ_*`` variables (see :mod:`authorizers.settings`),
+read once at cold start, when the pools' keys are fetched too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+
+from authorizers.cognito.validator import CognitoValidator
+from authorizers.credentials import bearer_token
+from authorizers.handlers.runtime import AuthorizerHandler, cold_start
+from authorizers.settings import load_cognito_settings
+from policies.principal import Principal
+from policies.request import AuthorizerRequest
+
+# Always in the context when the token has them: who the user is in the pool, and what
+# kind of token it was. AUTHZ_CONTEXT_CLAIMS adds more (email, custom:tenant, ...).
+CONTEXT_CLAIMS = ("cognito:username", "username", "token_use")
+
+
+class CognitoAuthenticator:
+    scheme = "cognito"
+
+    def __init__(self, validator: CognitoValidator) -> None:
+        self.validator = validator
+
+    def authenticate(self, request: AuthorizerRequest) -> Principal:
+        return self.validator.validate(bearer_token(request))
+
+
+def create_handler(environ: Mapping[str, str]) -> AuthorizerHandler:
+    settings = load_cognito_settings(environ)
+    revocation = None
+    if settings.check_revocation:
+        from authorizers.cognito.revocation import GetUserRevocationCheck
+
+        revocation = GetUserRevocationCheck(settings.revocation_cache_seconds, endpoint=settings.endpoint)
+    validator = CognitoValidator(settings.pools, revocation=revocation)
+    validator.prefetch()
+    claims = tuple(dict.fromkeys((*CONTEXT_CLAIMS, *settings.response.context_claims)))
+    response = dataclasses.replace(settings.response, context_claims=claims)
+    return AuthorizerHandler(CognitoAuthenticator(validator), response)
+
+
+def __getattr__(name: str) -> AuthorizerHandler:
+    # Resolved by the Lambda runtime during its init phase, so this runs at cold start.
+    if name != "handler":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    built = cold_start(create_handler, os.environ)
+    globals()["handler"] = built
+    return built
