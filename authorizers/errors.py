@@ -53,6 +53,7 @@ class Reason(enum.Enum):
     WRONG_TOKEN_USE = "wrong_token_use"  # Cognito: an ID token where an access token is expected, or back
     WRONG_CLIENT = "wrong_client"  # Cognito: issued to an app client that is not accepted
     TOKEN_REVOKED = "token_revoked"  # Cognito: signed and unexpired, but its session was signed out
+    REVOCATION_UNCHECKABLE = "revocation_uncheckable"  # Cognito: revocation checked, but GetUser cannot take it
     # Valid, but not permitted here (403)
     INSUFFICIENT_SCOPE = "insufficient_scope"
     CLAIM_MISMATCH = "claim_mismatch"

@@ -353,7 +353,12 @@ def load_cognito_settings(environ: Mapping[str, str]) -> CognitoSettings:
         raise ConfigurationError(f"{COGNITO_TOKEN_USE} must be access, id or any, not {raw_use!r}") from None
     endpoint = _optional_endpoint(environ, COGNITO_ENDPOINT, check_endpoint)
     issuer_endpoint = _optional_endpoint(environ, COGNITO_ISSUER_ENDPOINT, check_endpoint)
+    if issuer_endpoint is not None:
+        check_url(issuer_endpoint, COGNITO_ISSUER_ENDPOINT)  # the same rule as for any endpoint we trust
     check_revocation = _flag(environ, COGNITO_CHECK_REVOCATION, False)
+    required_scopes = frozenset(split_list(environ.get(COGNITO_REQUIRED_SCOPES, "")))
+    if required_scopes and token_use is TokenUse.ID:
+        raise ConfigurationError(f"{COGNITO_REQUIRED_SCOPES}: ID tokens carry no scopes ({COGNITO_TOKEN_USE}=id)")
     if check_revocation and token_use is not TokenUse.ACCESS:
         # GetUser takes an access token: an ID token's session cannot be checked this way.
         raise ConfigurationError(f"{COGNITO_CHECK_REVOCATION} needs {COGNITO_TOKEN_USE}=access")
@@ -372,7 +377,7 @@ def load_cognito_settings(environ: Mapping[str, str]) -> CognitoSettings:
                 client_ids=client_ids,
                 token_use=token_use,
                 groups=frozenset(split_list(environ.get(COGNITO_GROUPS, ""))),
-                required_scopes=frozenset(split_list(environ.get(COGNITO_REQUIRED_SCOPES, ""))),
+                required_scopes=required_scopes,
                 issuer_endpoint=issuer_endpoint,
             )
         )

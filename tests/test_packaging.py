@@ -6,6 +6,7 @@ import importlib
 import re
 import tomllib
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,7 +46,7 @@ def test_layer_content_links_to_the_packages() -> None:
 def test_every_handler_in_the_template_is_importable_and_callable() -> None:
     template = (ROOT / "sam-template.yaml").read_text()
     handlers = re.findall(r"^\s+Handler:\s*(\S+)\s*$", template, flags=re.MULTILINE)
-    assert handlers == ["authorizers.handlers.jwt.handler"]
+    assert handlers == ["authorizers.handlers.jwt.handler", "authorizers.handlers.cognito.handler"]
     for dotted in handlers:
         module_name, _, attribute = dotted.rpartition(".")
         module = importlib.import_module(module_name)
@@ -54,13 +55,36 @@ def test_every_handler_in_the_template_is_importable_and_callable() -> None:
         assert attribute == "handler"
 
 
-def test_template_sets_only_variables_the_settings_know() -> None:
-    from authorizers.settings import KNOWN_VARIABLES
+def _template_functions() -> dict[str, Any]:
+    import yaml
 
-    template = (ROOT / "sam-template.yaml").read_text()
-    ours = set(re.findall(r"^\s+((?:JWT|AUTHZ)_[A-Z_]+):", template, flags=re.MULTILINE))
-    assert ours
-    assert ours <= KNOWN_VARIABLES
+    class CloudFormationLoader(yaml.SafeLoader):
+        pass
+
+    # !Ref, !Sub, !If, ...: their values do not matter here, only the variable names.
+    CloudFormationLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    template = yaml.load((ROOT / "sam-template.yaml").read_text(), Loader=CloudFormationLoader)  # noqa: S506
+    return {
+        name: resource["Properties"]
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+
+
+def test_template_sets_only_variables_each_handler_reads() -> None:
+    from authorizers.settings import COGNITO_VARIABLES, KNOWN_VARIABLES
+
+    reads = {
+        "authorizers.handlers.jwt.handler": KNOWN_VARIABLES,
+        "authorizers.handlers.cognito.handler": COGNITO_VARIABLES,
+    }
+    functions = _template_functions()
+    assert {properties["Handler"] for properties in functions.values()} == set(reads)
+    for name, properties in functions.items():
+        ours = {v for v in properties["Environment"]["Variables"] if v.startswith(("JWT_", "AUTHZ_", "COGNITO_"))}
+        assert ours, name
+        # A variable the handler does not read would fail its cold start.
+        assert ours <= reads[properties["Handler"]], (name, sorted(ours - reads[properties["Handler"]]))
 
 
 def test_both_packages_are_typed() -> None:

@@ -51,6 +51,6 @@ def parse_pool_id(text: str) -> UserPool:
 def check_endpoint(value: str, setting: str) -> str:
     """An endpoint override: a base URL without query or fragment (the URL policy applies later)."""
     endpoint = value.strip().rstrip("/")
-    if not _ENDPOINT.fullmatch(endpoint):
+    if not _ENDPOINT.fullmatch(endpoint) or "/../" in f"{endpoint}/" or "/./" in f"{endpoint}/":
         raise ConfigurationError(f"{setting} must be a base URL like https://host[:port], not {value!r}")
     return endpoint

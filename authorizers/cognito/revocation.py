@@ -2,7 +2,9 @@
 
 A signed, unexpired access token stays valid to anyone who only checks signatures after
 GlobalSignOut, AdminUserGlobalSignOut or RevokeToken. Cognito itself refuses it: GetUser
-with the token answers NotAuthorizedException. The answer is cached for a bounded time,
+with the token answers NotAuthorizedException. GetUser only takes user access tokens with
+the ``aws.cognito.signin.user.admin`` scope; others (client credentials tokens) cannot be
+checked, and are refused with their own reason rather than called revoked. The answer is cached for a bounded time,
 keyed by a hash of the token (never the token itself): "still valid" for
 ``cache_seconds``, "revoked" until the token expires. When Cognito cannot be asked, the
 authorizer fails closed (500): the operator asked for the check, so it is never skipped.
@@ -24,9 +26,15 @@ MAX_CACHED_TOKENS = 10_000
 MIN_CACHE_SECONDS, MAX_CACHE_SECONDS = 0, 300
 
 
+USER_SCOPE = "aws.cognito.signin.user.admin"  # GetUser accepts only access tokens with it
+
+
 class RevocationCheck(Protocol):
     def check(self, access_token: str, verified: VerifiedJwt) -> None:
         """Raise :class:`CredentialRejected` (``token_revoked``) when the session was revoked."""
+
+    def prepare(self, regions: set[str]) -> None:
+        """Cold start: get ready to ask these regions, so no request pays for it."""
 
 
 class CognitoGetUserClient(Protocol):
@@ -51,7 +59,19 @@ class GetUserRevocationCheck:
         self._answers: OrderedDict[str, tuple[bool, float]] = OrderedDict()  # hash -> (revoked, until)
         self._lock = threading.Lock()
 
+    def prepare(self, regions: set[str]) -> None:
+        for region in regions:
+            if region not in self._clients:
+                self._clients[region] = self._client_for_region(region)
+
     def check(self, access_token: str, verified: VerifiedJwt) -> None:
+        scopes = verified.claims.get("scope")
+        if not isinstance(scopes, str) or USER_SCOPE not in scopes.split():
+            # Machine (client credentials) tokens and tokens without the user scope: GetUser
+            # would refuse them whatever their state, so their revocation cannot be known.
+            raise CredentialRejected(
+                Reason.REVOCATION_UNCHECKABLE, f"revocation can only be checked for tokens with scope {USER_SCOPE}"
+            )
         key = hashlib.sha256(access_token.encode("utf-8")).hexdigest()
         now = self._clock()
         with self._lock:

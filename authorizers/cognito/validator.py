@@ -60,8 +60,15 @@ class CognitoPool:
     leeway_seconds: int = 30
 
     def __post_init__(self) -> None:
+        # A single string is one id, not a collection of characters: "app" must not pass "app-1".
+        for name in ("client_ids", "groups", "required_scopes"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, frozenset({value} if isinstance(value, str) else value))
         if self.client_ids is not None and (not self.client_ids or not all(self.client_ids)):
             raise ConfigurationError(f"{self.pool.pool_id}: client ids must be non-empty, or None for any client")
+        if self.token_use is TokenUse.ID and self.required_scopes:
+            raise ConfigurationError(f"{self.pool.pool_id}: ID tokens carry no scopes, so required scopes refuse all")
 
     @property
     def issuer(self) -> str:
@@ -87,9 +94,16 @@ class CognitoValidator:
     def __init__(
         self, pools: Iterable[CognitoPool], clock: Clock = time.time, revocation: RevocationCheck | None = None
     ) -> None:
-        self._pools = {pool.issuer: pool for pool in pools}
+        self._pools: dict[str, CognitoPool] = {}
+        for pool in pools:
+            if pool.issuer in self._pools:  # the second would silently replace the first's checks
+                raise ConfigurationError(f"user pool {pool.pool.pool_id} is configured twice")
+            self._pools[pool.issuer] = pool
         if not self._pools:
             raise ConfigurationError("at least one user pool is required")
+        if revocation is not None and any(pool.token_use is not TokenUse.ACCESS for pool in self._pools.values()):
+            # GetUser takes an access token: ID tokens would pass unchecked.
+            raise ConfigurationError("the revocation check needs pools that accept access tokens only")
         self._jwt = JwtValidator([pool.issuer_config() for pool in self._pools.values()], clock, scheme=self.scheme)
         self._revocation = revocation
 
@@ -98,7 +112,10 @@ class CognitoValidator:
         return self._pools
 
     def prefetch(self) -> None:
+        """Load every pool's keys, and prepare the revocation check's clients, now."""
         self._jwt.prefetch()
+        if self._revocation is not None:
+            self._revocation.prepare({pool.pool.region for pool in self._pools.values()})
 
     def validate(self, token: str) -> Principal:
         """Verify ``token`` and return its principal, or raise :class:`CredentialRejected`."""
