@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -142,3 +142,15 @@ def decision_log(capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
 
     yield read
     service_logger.setLevel(saved_level)
+
+
+def refusal_message(load: Callable[[dict[str, str]], object], environ: dict[str, str], *names: str) -> str:
+    """The ConfigurationError ``load(environ)`` raises, checked to name every variable in ``names``."""
+    from authorizers.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError) as info:
+        load(environ)
+    message = str(info.value)
+    for name in names:
+        assert name in message, message
+    return message

@@ -41,7 +41,7 @@ from authorizers.settings import (
 )
 from policies.principal import Principal
 from policies.response import ResponseFormat
-from tests.conftest import b64url, craft
+from tests.conftest import b64url, craft, refusal_message
 
 T = 1_700_000_000
 POOL_ID = "eu-west-1_AbC123xyZ"
@@ -216,13 +216,7 @@ def no_fetch(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def settings_refused(environ: dict[str, str], *names: str) -> str:
-    """The ConfigurationError message, checked to name every variable in ``names``."""
-    with pytest.raises(ConfigurationError) as info:
-        load_cognito_settings(environ)
-    message = str(info.value)
-    for name in names:
-        assert name in message, message
-    return message
+    return refusal_message(load_cognito_settings, environ, *names)
 
 
 def test_minimal_settings(no_fetch: list[str]) -> None:

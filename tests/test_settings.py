@@ -20,6 +20,7 @@ from authorizers.settings import (
     split_list,
 )
 from policies.response import ResponseFormat
+from tests.conftest import refusal_message
 
 ISSUER = "https://issuer.example.com"
 SECRET = "s" * 32
@@ -31,13 +32,7 @@ def env(issuer: LocalIssuer) -> dict[str, str]:
 
 
 def refused(environ: dict[str, str], *names: str) -> str:
-    """The ConfigurationError message, checked to name every variable in ``names``."""
-    with pytest.raises(ConfigurationError) as info:
-        load_jwt_settings(environ)
-    message = str(info.value)
-    for name in names:
-        assert name in message, message
-    return message
+    return refusal_message(load_jwt_settings, environ, *names)
 
 
 def without(environ: dict[str, str], *names: str) -> dict[str, str]:
