@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-EXTRAS := jwt,aws,dev
+EXTRAS := jwt,aws,saml,dev
 SAM_VENV  := .tools/sam
 SAM_STAMP := $(SAM_VENV)/.installed-stamp
 SAM       := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam

@@ -54,6 +54,16 @@ class Reason(enum.Enum):
     WRONG_CLIENT = "wrong_client"  # Cognito: issued to an app client that is not accepted
     TOKEN_REVOKED = "token_revoked"  # Cognito: signed and unexpired, but its session was signed out
     REVOCATION_UNCHECKABLE = "revocation_uncheckable"  # Cognito: revocation checked, but GetUser cannot take it
+    # SAML
+    MALFORMED_SAML = "malformed_saml"  # not base64, not XML, not a SAML 2.0 Response
+    FORBIDDEN_XML = "forbidden_xml"  # DOCTYPE or entity declarations
+    INVALID_SAML = "invalid_saml"  # structure, status, signed-element rules (python3-saml strict)
+    UNSIGNED_ASSERTION = "unsigned_assertion"
+    DEPRECATED_ALGORITHM = "deprecated_algorithm"  # SHA-1, DSA
+    ENCRYPTED_ASSERTION = "encrypted_assertion"  # not supported: refused whole, never half-read
+    MISSING_AUDIENCE = "missing_audience"
+    WRONG_RECIPIENT = "wrong_recipient"  # SubjectConfirmationData Recipient or Destination
+    REPLAYED_ASSERTION = "replayed_assertion"
     # Valid, but not permitted here (403)
     INSUFFICIENT_SCOPE = "insufficient_scope"
     CLAIM_MISMATCH = "claim_mismatch"

@@ -88,10 +88,14 @@ class HttpJsonFetcher:
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise KeySourceUnavailable(f"{url}: response is not JSON") from exc
 
-    def _fetch(self, url: str) -> bytes:
+    def fetch_bytes(self, url: str, accept: str) -> bytes:
+        """The body as it is (an IdP's metadata XML), under the same limits as JSON."""
+        return self._fetch(url, accept)
+
+    def _fetch(self, url: str, accept: str = "application/json") -> bytes:
         with _Deadline(self._deadline) as deadline:
             try:
-                body = self._get(url)
+                body = self._get(url, accept)
             except self._requests.RequestException as exc:
                 if deadline.expired:
                     raise KeySourceUnavailable(f"{url}: response took over {self._deadline:.1f} s") from exc
@@ -100,14 +104,14 @@ class HttpJsonFetcher:
                 raise KeySourceUnavailable(f"{url}: response took over {self._deadline:.1f} s")
             return body
 
-    def _get(self, url: str) -> bytes:
+    def _get(self, url: str, accept: str) -> bytes:
         started = time.monotonic()
         with self._session.get(
             url,
             timeout=self._timeouts,
             allow_redirects=False,
             stream=True,
-            headers={"Accept": "application/json"},
+            headers={"Accept": accept},
         ) as response:
             if response.is_redirect or response.status_code != 200:
                 raise KeySourceUnavailable(f"{url}: HTTP {response.status_code}")

@@ -7,6 +7,7 @@ silently drop a check.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 from collections.abc import Mapping
@@ -26,6 +27,7 @@ from policies.rules import RuleError, RuleSet, load_rules
 
 if TYPE_CHECKING:
     from authorizers.cognito.validator import CognitoPool
+    from authorizers.saml.validator import SamlConfig
     from authorizers.usage_keys import UsageKeys
 
 JWT_ISSUER = "JWT_ISSUER"
@@ -76,7 +78,26 @@ COGNITO_VARIABLES = frozenset(
         COGNITO_ENDPOINT, COGNITO_ISSUER_ENDPOINT, COGNITO_CHECK_REVOCATION, COGNITO_REVOCATION_CACHE_SECONDS,
     }
 ) | AUTHZ_VARIABLES  # fmt: skip
-OUR_PREFIXES = ("JWT_", "AUTHZ_", "COGNITO_")
+SAML_IDP_METADATA = "SAML_IDP_METADATA"
+SAML_IDP_ENTITY_ID = "SAML_IDP_ENTITY_ID"
+SAML_IDP_CERT = "SAML_IDP_CERT"
+SAML_SP_ENTITY_ID = "SAML_SP_ENTITY_ID"
+SAML_ACS_URL = "SAML_ACS_URL"
+SAML_GROUPS_ATTRIBUTE = "SAML_GROUPS_ATTRIBUTE"
+SAML_CONTEXT_ATTRIBUTES = "SAML_CONTEXT_ATTRIBUTES"
+SAML_REPLAY = "SAML_REPLAY"
+SAML_REPLAY_TABLE = "SAML_REPLAY_TABLE"
+SAML_HEADER = "SAML_HEADER"
+SAML_CLOCK_SKEW_SECONDS = "SAML_CLOCK_SKEW_SECONDS"
+SAML_SP_KEY = "SAML_SP_KEY"  # recognised only to refuse it clearly: encrypted assertions are not supported
+SAML_VARIABLES = frozenset(
+    {
+        SAML_IDP_METADATA, SAML_IDP_ENTITY_ID, SAML_IDP_CERT, SAML_SP_ENTITY_ID, SAML_ACS_URL,
+        SAML_GROUPS_ATTRIBUTE, SAML_CONTEXT_ATTRIBUTES, SAML_REPLAY, SAML_REPLAY_TABLE, SAML_HEADER,
+        SAML_CLOCK_SKEW_SECONDS, SAML_SP_KEY,
+    }
+) | AUTHZ_VARIABLES  # fmt: skip
+OUR_PREFIXES = ("JWT_", "AUTHZ_", "COGNITO_", "SAML_")
 AUDIENCE_CHECK_OFF = "*"
 
 
@@ -97,7 +118,7 @@ class JwtSettings:
 
 def check_known_variables(environ: Mapping[str, str], known: frozenset[str] = KNOWN_VARIABLES) -> None:
     """Refuse any variable with our prefixes that this handler does not read."""
-    every = KNOWN_VARIABLES | COGNITO_VARIABLES
+    every = KNOWN_VARIABLES | COGNITO_VARIABLES | SAML_VARIABLES
     for name in environ:
         # Case-insensitive: "jwt_required_scopes" is a typo too, not someone else's variable.
         if name.upper().startswith(OUR_PREFIXES) and name not in known:
@@ -396,3 +417,78 @@ def _optional_endpoint(environ: Mapping[str, str], name: str, check: Any) -> str
         return None
     endpoint: str = check(raw, name)
     return endpoint
+
+
+@dataclass(frozen=True, slots=True)
+class SamlSettings:
+    config: SamlConfig
+    replay: str  # "once" or "reuse"
+    replay_table: str | None
+    header: str | None
+    response: ResponseSettings
+
+
+def load_saml_settings(environ: Mapping[str, str]) -> SamlSettings:
+    from authorizers.fetch import check_url
+    from authorizers.saml.metadata import certificates_from, from_metadata
+    from authorizers.saml.validator import DEFAULT_CLOCK_SKEW_SECONDS, SamlConfig
+
+    check_known_variables(environ, SAML_VARIABLES)
+    if environ.get(SAML_SP_KEY, "").strip():
+        raise ConfigurationError(
+            f"{SAML_SP_KEY}: encrypted assertions are not supported; send them signed, unencrypted"
+        )
+    metadata = environ.get(SAML_IDP_METADATA, "").strip()
+    entity_id = environ.get(SAML_IDP_ENTITY_ID, "").strip()
+    cert = environ.get(SAML_IDP_CERT, "").strip()
+    if metadata and (entity_id or cert):
+        raise ConfigurationError(f"set {SAML_IDP_METADATA}, or {SAML_IDP_ENTITY_ID} with {SAML_IDP_CERT}, not both")
+    if metadata:
+        idp = from_metadata(metadata, SAML_IDP_METADATA)
+        entity_id, certificates = idp.entity_id, idp.certificates
+    elif entity_id and cert:
+        certificates = certificates_from(cert, SAML_IDP_CERT)
+    else:
+        raise ConfigurationError(f"{SAML_IDP_METADATA}, or {SAML_IDP_ENTITY_ID} with {SAML_IDP_CERT}, is required")
+    acs_url = _required(environ, SAML_ACS_URL)
+    if len(acs_url) > 1:
+        raise ConfigurationError(f"{SAML_ACS_URL} takes one URL")
+    if not acs_url[0].lower().startswith("https://"):
+        check_url(acs_url[0], SAML_ACS_URL)  # https, or http on loopback for local testing
+    replay = environ.get(SAML_REPLAY, "").strip().lower() or "once"
+    if replay not in ("once", "reuse"):
+        raise ConfigurationError(f"{SAML_REPLAY} must be once or reuse, not {replay!r}")
+    table = environ.get(SAML_REPLAY_TABLE, "").strip() or None
+    if table is not None and replay != "once":
+        raise ConfigurationError(f"{SAML_REPLAY_TABLE} is set but {SAML_REPLAY} is {replay}")
+    skew = _number(environ, SAML_CLOCK_SKEW_SECONDS, DEFAULT_CLOCK_SKEW_SECONDS, low=0, high=300)
+    if not float(skew).is_integer():
+        raise ConfigurationError(f"{SAML_CLOCK_SKEW_SECONDS} must be a whole number of seconds")
+    groups = environ.get(SAML_GROUPS_ATTRIBUTE, "").strip() or None
+    try:
+        config = SamlConfig(
+            idp_entity_id=entity_id,
+            idp_certificates=certificates,
+            sp_entity_id=_required(environ, SAML_SP_ENTITY_ID)[0],
+            acs_url=acs_url[0],
+            groups_attribute=groups,
+            clock_skew_seconds=int(skew),
+        )
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"SAML: {exc}") from None
+    response = load_response_settings(environ)
+    attributes = split_list(environ.get(SAML_CONTEXT_ATTRIBUTES, ""))
+    for name in attributes:
+        try:
+            check_context_key(name)
+        except ContextError as exc:
+            raise ConfigurationError(f"{SAML_CONTEXT_ATTRIBUTES}: {exc}") from exc
+    claims = tuple(dict.fromkeys((*attributes, *response.context_claims)))
+    header = environ.get(SAML_HEADER, "").strip() or None
+    return SamlSettings(
+        config=config,
+        replay=replay,
+        replay_table=table,
+        header=header,
+        response=dataclasses.replace(response, context_claims=claims),
+    )
