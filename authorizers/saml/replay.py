@@ -45,10 +45,14 @@ class InMemoryReplayCache:
         key, now = _key(issuer, assertion_id), self._clock()
         with self._lock:
             while self._seen and next(iter(self._seen.values())) <= now:
-                self._seen.popitem(last=False)  # entries are kept in insertion order, roughly by expiry
+                self._seen.popitem(last=False)  # cheap: the oldest entries usually expire first
             remembered = self._seen.get(key)
             if remembered is not None and remembered > now:
                 raise CredentialRejected(Reason.REPLAYED_ASSERTION, "this assertion was already used")
+            if len(self._seen) >= self._capacity:
+                # Lifetimes differ, so expired entries can sit behind a live one: sweep them all.
+                for expired in [k for k, until in self._seen.items() if until <= now]:
+                    del self._seen[expired]
             if len(self._seen) >= self._capacity:
                 # Full of live assertions: refusing is safer than forgetting one that may come back.
                 raise AuthorizerUnavailable("the replay cache is full")
@@ -70,7 +74,9 @@ class DynamoDbReplayCache:
                     KEY_ATTRIBUTE: {"S": _key(issuer, assertion_id)},
                     TTL_ATTRIBUTE: {"N": str(int(not_on_or_after) + 1)},
                 },
-                ConditionExpression=f"attribute_not_exists({KEY_ATTRIBUTE})",
+                # "assertion" is a DynamoDB reserved word: it is named through a placeholder.
+                ConditionExpression="attribute_not_exists(#key)",
+                ExpressionAttributeNames={"#key": KEY_ATTRIBUTE},
             )
         except Exception as exc:
             code = getattr(exc, "response", {}).get("Error", {}).get("Code")
