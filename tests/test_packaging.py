@@ -46,7 +46,11 @@ def test_layer_content_links_to_the_packages() -> None:
 def test_every_handler_in_the_template_is_importable_and_callable() -> None:
     template = (ROOT / "sam-template.yaml").read_text()
     handlers = re.findall(r"^\s+Handler:\s*(\S+)\s*$", template, flags=re.MULTILINE)
-    assert handlers == ["authorizers.handlers.jwt.handler", "authorizers.handlers.cognito.handler"]
+    assert handlers == [
+        "authorizers.handlers.jwt.handler",
+        "authorizers.handlers.cognito.handler",
+        "authorizers.handlers.saml.handler",
+    ]
     for dotted in handlers:
         module_name, _, attribute = dotted.rpartition(".")
         module = importlib.import_module(module_name)
@@ -72,16 +76,17 @@ def _template_functions() -> dict[str, Any]:
 
 
 def test_template_sets_only_variables_each_handler_reads() -> None:
-    from authorizers.settings import COGNITO_VARIABLES, KNOWN_VARIABLES
+    from authorizers.settings import COGNITO_VARIABLES, KNOWN_VARIABLES, OUR_PREFIXES, SAML_VARIABLES
 
     reads = {
         "authorizers.handlers.jwt.handler": KNOWN_VARIABLES,
         "authorizers.handlers.cognito.handler": COGNITO_VARIABLES,
+        "authorizers.handlers.saml.handler": SAML_VARIABLES,
     }
     functions = _template_functions()
     assert {properties["Handler"] for properties in functions.values()} == set(reads)
     for name, properties in functions.items():
-        ours = {v for v in properties["Environment"]["Variables"] if v.startswith(("JWT_", "AUTHZ_", "COGNITO_"))}
+        ours = {v for v in properties["Environment"]["Variables"] if v.startswith(OUR_PREFIXES)}
         assert ours, name
         # A variable the handler does not read would fail its cold start.
         assert ours <= reads[properties["Handler"]], (name, sorted(ours - reads[properties["Handler"]]))
