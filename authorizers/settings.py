@@ -411,6 +411,28 @@ def load_cognito_settings(environ: Mapping[str, str]) -> CognitoSettings:
     )
 
 
+def _saml_acs_url(raw: str) -> str:
+    """One absolute https URL (http on loopback), no user info, query or fragment, a valid port."""
+    import urllib.parse
+
+    from authorizers.fetch import check_url
+
+    url = raw.strip()
+    if not url or any(character.isspace() or character == "," for character in url):
+        raise ConfigurationError(f"{SAML_ACS_URL} is required: one URL")
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+    if not parts.hostname or parts.username or parts.password or parts.query or parts.fragment or not port_ok:
+        raise ConfigurationError(
+            f"{SAML_ACS_URL} must be an absolute URL with a host and no query, fragment or user info"
+        )
+    check_url(url, SAML_ACS_URL)  # https, or http on loopback for local testing
+    return url
+
+
 def _optional_endpoint(environ: Mapping[str, str], name: str, check: Any) -> str | None:
     raw = environ.get(name, "").strip()
     if not raw:
@@ -429,7 +451,6 @@ class SamlSettings:
 
 
 def load_saml_settings(environ: Mapping[str, str]) -> SamlSettings:
-    from authorizers.fetch import check_url
     from authorizers.saml.metadata import certificates_from, from_metadata
     from authorizers.saml.validator import DEFAULT_CLOCK_SKEW_SECONDS, SamlConfig
 
@@ -450,11 +471,11 @@ def load_saml_settings(environ: Mapping[str, str]) -> SamlSettings:
         certificates = certificates_from(cert, SAML_IDP_CERT)
     else:
         raise ConfigurationError(f"{SAML_IDP_METADATA}, or {SAML_IDP_ENTITY_ID} with {SAML_IDP_CERT}, is required")
-    acs_url = _required(environ, SAML_ACS_URL)
-    if len(acs_url) > 1:
-        raise ConfigurationError(f"{SAML_ACS_URL} takes one URL")
-    if not acs_url[0].lower().startswith("https://"):
-        check_url(acs_url[0], SAML_ACS_URL)  # https, or http on loopback for local testing
+    acs_url = _saml_acs_url(environ.get(SAML_ACS_URL, ""))
+    sp_entity_id = environ.get(SAML_SP_ENTITY_ID, "").strip()
+    if not sp_entity_id or any(character.isspace() or character == "," for character in sp_entity_id):
+        # Never a list cut short: another SP's entity ID could be the first item.
+        raise ConfigurationError(f"{SAML_SP_ENTITY_ID} is required: one entity ID, without spaces or commas")
     replay = environ.get(SAML_REPLAY, "").strip().lower() or "once"
     if replay not in ("once", "reuse"):
         raise ConfigurationError(f"{SAML_REPLAY} must be once or reuse, not {replay!r}")
@@ -469,8 +490,8 @@ def load_saml_settings(environ: Mapping[str, str]) -> SamlSettings:
         config = SamlConfig(
             idp_entity_id=entity_id,
             idp_certificates=certificates,
-            sp_entity_id=_required(environ, SAML_SP_ENTITY_ID)[0],
-            acs_url=acs_url[0],
+            sp_entity_id=sp_entity_id,
+            acs_url=acs_url,
             groups_attribute=groups,
             clock_skew_seconds=int(skew),
         )
