@@ -411,6 +411,22 @@ def load_cognito_settings(environ: Mapping[str, str]) -> CognitoSettings:
     )
 
 
+def _saml_context_attributes(raw: str) -> dict[str, str]:
+    """``key=attribute`` or ``attribute`` items: IdPs name attributes by URI, context keys cannot hold "/"."""
+    aliases: dict[str, str] = {}
+    for item in split_list(raw):
+        key, equals, attribute = item.partition("=")
+        attribute = attribute if equals else key
+        try:
+            check_context_key(key)
+        except ContextError as exc:
+            raise ConfigurationError(f"{SAML_CONTEXT_ATTRIBUTES}: {exc} (name it: key=attribute)") from exc
+        if not attribute or key in aliases:
+            raise ConfigurationError(f"{SAML_CONTEXT_ATTRIBUTES}: {item!r} is empty or repeats a key")
+        aliases[key] = attribute
+    return aliases
+
+
 def _saml_acs_url(raw: str) -> str:
     """One absolute https URL (http on loopback), no user info, query or fragment, a valid port."""
     import urllib.parse
@@ -486,6 +502,7 @@ def load_saml_settings(environ: Mapping[str, str]) -> SamlSettings:
     if not float(skew).is_integer():
         raise ConfigurationError(f"{SAML_CLOCK_SKEW_SECONDS} must be a whole number of seconds")
     groups = environ.get(SAML_GROUPS_ATTRIBUTE, "").strip() or None
+    context_attributes = _saml_context_attributes(environ.get(SAML_CONTEXT_ATTRIBUTES, ""))
     try:
         config = SamlConfig(
             idp_entity_id=entity_id,
@@ -493,18 +510,13 @@ def load_saml_settings(environ: Mapping[str, str]) -> SamlSettings:
             sp_entity_id=sp_entity_id,
             acs_url=acs_url,
             groups_attribute=groups,
+            context_attributes=context_attributes,
             clock_skew_seconds=int(skew),
         )
     except ConfigurationError as exc:
         raise ConfigurationError(f"SAML: {exc}") from None
     response = load_response_settings(environ)
-    attributes = split_list(environ.get(SAML_CONTEXT_ATTRIBUTES, ""))
-    for name in attributes:
-        try:
-            check_context_key(name)
-        except ContextError as exc:
-            raise ConfigurationError(f"{SAML_CONTEXT_ATTRIBUTES}: {exc}") from exc
-    claims = tuple(dict.fromkeys((*attributes, *response.context_claims)))
+    claims = tuple(dict.fromkeys((*config.context_attributes, *response.context_claims)))
     header = environ.get(SAML_HEADER, "").strip() or None
     return SamlSettings(
         config=config,

@@ -72,6 +72,7 @@ class SamlConfig:
     sp_entity_id: str  # the audience
     acs_url: str  # the expected Recipient and Destination
     groups_attribute: str | None = None
+    context_attributes: Mapping[str, str] = field(default_factory=dict)  # context key -> attribute name
     clock_skew_seconds: int = DEFAULT_CLOCK_SKEW_SECONDS
     settings: Any = field(init=False, repr=False, compare=False)  # python3-saml's, built once
 
@@ -196,6 +197,9 @@ class SamlValidator:
             attributes.get(self._config.groups_attribute, []) if self._config.groups_attribute else []
         )
         claims: dict[str, Any] = {**attributes, "name_id": name_id}
+        for key, attribute in self._config.context_attributes.items():
+            if attribute in attributes:  # a short context key for an attribute named by URI
+                claims[key] = attributes[attribute]
         name_id_format = response.get_nameid_format()
         if isinstance(name_id_format, str):
             claims["name_id_format"] = name_id_format
