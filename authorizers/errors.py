@@ -55,14 +55,15 @@ class Reason(enum.Enum):
     TOKEN_REVOKED = "token_revoked"  # Cognito: signed and unexpired, but its session was signed out
     REVOCATION_UNCHECKABLE = "revocation_uncheckable"  # Cognito: revocation checked, but GetUser cannot take it
     # SAML
-    MALFORMED_SAML = "malformed_saml"  # not base64, not XML, not a SAML 2.0 Response
+    MALFORMED_SAML = "malformed_saml"  # not base64, not UTF-8 XML, not schema-valid
     FORBIDDEN_XML = "forbidden_xml"  # DOCTYPE or entity declarations
-    INVALID_SAML = "invalid_saml"  # structure, status, signed-element rules (python3-saml strict)
+    INVALID_SAML = "invalid_saml"  # not a usable SAML 2.0 Response: structure, status, signed-element rules
     UNSIGNED_ASSERTION = "unsigned_assertion"
     DEPRECATED_ALGORITHM = "deprecated_algorithm"  # SHA-1, DSA
     ENCRYPTED_ASSERTION = "encrypted_assertion"  # not supported: refused whole, never half-read
     MISSING_AUDIENCE = "missing_audience"
     WRONG_RECIPIENT = "wrong_recipient"  # SubjectConfirmationData Recipient or Destination
+    INVALID_SUBJECT_CONFIRMATION = "invalid_subject_confirmation"  # no bearer confirmation holds now, here
     REPLAYED_ASSERTION = "replayed_assertion"
     # Valid, but not permitted here (403)
     INSUFFICIENT_SCOPE = "insufficient_scope"

@@ -21,6 +21,7 @@ SCHEME = "saml"
 MAX_ENCODED_BYTES = 128 * 1024  # a signed response with a few attributes is 5-20 KiB
 _BASE64 = re.compile(rb"[A-Za-z0-9+/]+={0,2}")
 _FORBIDDEN = (b"<!DOCTYPE", b"<!ENTITY", b"<!doctype", b"<!entity")
+_DECLARED_ENCODING = re.compile(rb"\s*<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']*)[\"']")
 
 
 def saml_response(request: AuthorizerRequest, header: str | None = None) -> str:
@@ -52,6 +53,14 @@ def decode(encoded: str) -> bytes:
         raise CredentialRejected(Reason.MALFORMED_SAML, "the SAML Response is not base64") from None
     if not xml.lstrip().startswith(b"<"):
         raise CredentialRejected(Reason.MALFORMED_SAML, "the SAML Response is not XML (a deflated one is refused)")
+    # UTF-8 only: in UTF-16 the byte checks below would not see "<!DOCTYPE" at all.
+    declared = _DECLARED_ENCODING.match(xml)
+    if b"\x00" in xml or (declared is not None and declared.group(1).lower() not in (b"utf-8", b"utf8")):
+        raise CredentialRejected(Reason.MALFORMED_SAML, "the SAML Response must be UTF-8")
+    try:
+        xml.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CredentialRejected(Reason.MALFORMED_SAML, "the SAML Response must be UTF-8") from None
     if any(marker in xml for marker in _FORBIDDEN):
         raise CredentialRejected(Reason.FORBIDDEN_XML, "DOCTYPE and entity declarations are refused")
     return xml

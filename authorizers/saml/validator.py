@@ -9,7 +9,9 @@ issuer, status, timestamps); then what python3-saml accepts but we do not:
 * a Recipient that merely contains the ACS URL, a Destination that merely starts with it
   (both must equal the configured ``acs_url``: never taken from the request's Host);
 * encrypted assertions (refused whole, never half-read);
-* its 300 s clock drift on Conditions (ours is ``clock_skew_seconds``, default 60 s);
+* its 300 s clock drift on Conditions (ours is ``clock_skew_seconds``, default 60 s;
+  SubjectConfirmationData times python3-saml itself holds to no drift at all);
+* an AudienceRestriction, among several, that does not name us (each must hold);
 * a replayed assertion ID (``replay=once``).
 
 Principal data is read only after all of this, from the signed assertion.
@@ -36,6 +38,7 @@ from policies.principal import Principal
 
 Clock = Callable[[], float]
 DEFAULT_CLOCK_SKEW_SECONDS = 60
+_NS = {"saml": OneLogin_Saml2_Constants.NS_SAML}
 _E = OneLogin_Saml2_ValidationError
 # python3-saml's error codes, mapped to our reasons; anything else is "invalid_saml".
 _REASONS: Mapping[int, Reason] = {
@@ -49,7 +52,8 @@ _REASONS: Mapping[int, Reason] = {
     _E.ISSUER_MULTIPLE_IN_RESPONSE: Reason.UNKNOWN_ISSUER,
     _E.WRONG_DESTINATION: Reason.WRONG_RECIPIENT,
     _E.EMPTY_DESTINATION: Reason.WRONG_RECIPIENT,
-    _E.WRONG_SUBJECTCONFIRMATION: Reason.WRONG_RECIPIENT,
+    # No bearer SubjectConfirmation whose Recipient and times hold (times without skew here).
+    _E.WRONG_SUBJECTCONFIRMATION: Reason.INVALID_SUBJECT_CONFIRMATION,
     _E.INVALID_SIGNATURE: Reason.INVALID_SIGNATURE,
     _E.NO_SIGNATURE_FOUND: Reason.UNSIGNED_ASSERTION,
     _E.NO_SIGNED_ASSERTION: Reason.UNSIGNED_ASSERTION,
@@ -159,11 +163,14 @@ class SamlValidator:
 
     def _check_what_python3_saml_leaves(self, response: Any) -> float:
         config, now, skew = self._config, self._clock(), self._config.clock_skew_seconds
-        audiences = response.get_audiences()
-        if not audiences:
+        restrictions = response._query_assertion("/saml:Conditions/saml:AudienceRestriction")
+        if not restrictions:
             raise CredentialRejected(Reason.MISSING_AUDIENCE, "the assertion has no AudienceRestriction")
-        if config.sp_entity_id not in audiences:
-            raise CredentialRejected(Reason.INVALID_AUDIENCE, "the assertion is for another audience")
+        for restriction in restrictions:
+            # Each restriction must hold (SAML core 2.5.1.4): one naming only others excludes us.
+            audiences = [(node.text or "").strip() for node in restriction.findall("saml:Audience", _NS)]
+            if config.sp_entity_id not in audiences:
+                raise CredentialRejected(Reason.INVALID_AUDIENCE, "the assertion is for another audience")
         destination = response.document.get("Destination")
         if destination is not None and destination != config.acs_url:
             raise CredentialRejected(Reason.WRONG_RECIPIENT, "the Destination is not this API's ACS URL")
