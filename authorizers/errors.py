@@ -65,6 +65,11 @@ class Reason(enum.Enum):
     WRONG_RECIPIENT = "wrong_recipient"  # SubjectConfirmationData Recipient or Destination
     INVALID_SUBJECT_CONFIRMATION = "invalid_subject_confirmation"  # no bearer confirmation holds now, here
     REPLAYED_ASSERTION = "replayed_assertion"
+    # SigV4
+    MALFORMED_SIGNATURE = "malformed_signature"  # the Authorization header or presigned query is not well formed
+    UNKNOWN_ACCESS_KEY = "unknown_access_key"
+    WRONG_CREDENTIAL_SCOPE = "wrong_credential_scope"  # date, region, service or terminator
+    UNSIGNED_HEADER = "unsigned_header"  # host, x-amz-date or x-amz-security-token left out of the signature
     # Valid, but not permitted here (403)
     INSUFFICIENT_SCOPE = "insufficient_scope"
     CLAIM_MISMATCH = "claim_mismatch"

@@ -28,6 +28,8 @@ from policies.rules import RuleError, RuleSet, load_rules
 if TYPE_CHECKING:
     from authorizers.cognito.validator import CognitoPool
     from authorizers.saml.validator import SamlConfig
+    from authorizers.sigv4.keys import KeyStore
+    from authorizers.sigv4.validator import SigV4Config
     from authorizers.usage_keys import UsageKeys
 
 JWT_ISSUER = "JWT_ISSUER"
@@ -97,7 +99,19 @@ SAML_VARIABLES = frozenset(
         SAML_CLOCK_SKEW_SECONDS, SAML_SP_KEY,
     }
 ) | AUTHZ_VARIABLES  # fmt: skip
-OUR_PREFIXES = ("JWT_", "AUTHZ_", "COGNITO_", "SAML_")
+SIGV4_MODE = "SIGV4_MODE"
+SIGV4_CREDENTIALS = "SIGV4_CREDENTIALS"
+SIGV4_REGION = "SIGV4_REGION"
+SIGV4_SERVICE = "SIGV4_SERVICE"
+SIGV4_MAX_SKEW_SECONDS = "SIGV4_MAX_SKEW_SECONDS"
+SIGV4_MAX_EXPIRES_SECONDS = "SIGV4_MAX_EXPIRES_SECONDS"
+SIGV4_VARIABLES = frozenset(
+    {
+        SIGV4_MODE, SIGV4_CREDENTIALS, SIGV4_REGION, SIGV4_SERVICE, SIGV4_MAX_SKEW_SECONDS,
+        SIGV4_MAX_EXPIRES_SECONDS,
+    }
+) | AUTHZ_VARIABLES  # fmt: skip
+OUR_PREFIXES = ("JWT_", "AUTHZ_", "COGNITO_", "SAML_", "SIGV4_")
 AUDIENCE_CHECK_OFF = "*"
 
 
@@ -118,7 +132,7 @@ class JwtSettings:
 
 def check_known_variables(environ: Mapping[str, str], known: frozenset[str] = KNOWN_VARIABLES) -> None:
     """Refuse any variable with our prefixes that this handler does not read."""
-    every = KNOWN_VARIABLES | COGNITO_VARIABLES | SAML_VARIABLES
+    every = KNOWN_VARIABLES | COGNITO_VARIABLES | SAML_VARIABLES | SIGV4_VARIABLES
     for name in environ:
         # Case-insensitive: "jwt_required_scopes" is a typo too, not someone else's variable.
         if name.upper().startswith(OUR_PREFIXES) and name not in known:
@@ -525,3 +539,47 @@ def load_saml_settings(environ: Mapping[str, str]) -> SamlSettings:
         header=header,
         response=dataclasses.replace(response, context_claims=claims),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SigV4Settings:
+    mode: str  # "keys"
+    config: SigV4Config
+    keys: KeyStore
+    response: ResponseSettings
+
+
+def load_sigv4_settings(environ: Mapping[str, str]) -> SigV4Settings:
+    from authorizers.sigv4.keys import key_store_from
+    from authorizers.sigv4.validator import SigV4Config
+
+    check_known_variables(environ, SIGV4_VARIABLES)
+    mode = environ.get(SIGV4_MODE, "").strip().lower() or "keys"
+    if mode != "keys":
+        raise ConfigurationError(f"{SIGV4_MODE} must be keys, not {mode!r}")
+    region = environ.get(SIGV4_REGION, "").strip() or environ.get("AWS_REGION", "").strip()
+    if not region:
+        raise ConfigurationError(f"{SIGV4_REGION} is required (or the function's AWS_REGION)")
+    skew = _number(environ, SIGV4_MAX_SKEW_SECONDS, 300, low=1, high=900)
+    expires = _number(environ, SIGV4_MAX_EXPIRES_SECONDS, 900, low=1, high=604800)
+    if not float(skew).is_integer() or not float(expires).is_integer():
+        raise ConfigurationError(f"{SIGV4_MAX_SKEW_SECONDS} and {SIGV4_MAX_EXPIRES_SECONDS} take whole seconds")
+    try:
+        config = SigV4Config(
+            region=region,
+            service=environ.get(SIGV4_SERVICE, "").strip() or "execute-api",
+            max_skew_seconds=int(skew),
+            max_expires_seconds=int(expires),
+        )
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{SIGV4_REGION}/{SIGV4_SERVICE}: {exc}") from None
+    credentials = environ.get(SIGV4_CREDENTIALS, "").strip()
+    if not credentials:
+        raise ConfigurationError(f"{SIGV4_CREDENTIALS} is required in keys mode")
+    keys = key_store_from(credentials, SIGV4_CREDENTIALS)
+    # A signature is good for one request: an answer cached by identity source must not
+    # serve another route, so the policy is the signed route only.
+    if environ.get(AUTHZ_POLICY_SCOPE, "").strip().lower() not in ("", "route"):
+        raise ConfigurationError(f"{AUTHZ_POLICY_SCOPE}: SigV4 answers cover the signed route only (route)")
+    response = load_response_settings({**environ, AUTHZ_POLICY_SCOPE: "route"})
+    return SigV4Settings(mode=mode, config=config, keys=keys, response=response)

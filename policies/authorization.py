@@ -91,6 +91,8 @@ class Authorization:
 
     def decide(self, principal: Principal, request: AuthorizerRequest) -> Verdict:
         if self.rules is None:
+            if self.scope is PolicyScope.ROUTE:  # any principal, but an answer for this route only
+                return _route_verdict(request, True, "any principal", None)
             return Verdict(True, (Statement("Allow", (whole_stage(request),)),), PolicyScope.API, "any principal")
         stage = request.method_arn.api.stage
         if stage == CONSOLE_STAGE and self._per_stage:

@@ -269,3 +269,14 @@ def test_the_console_test_stage_is_refused_by_stage_specific_rules(
     rules = {"rules": [{"effect": "allow", "routes": ["GET /v1/pets"]}]}
     handler = make_handler({**rules_env, "AUTHZ_RULES": json.dumps(rules)})
     assert outcome(handler, token_event(issuer.mint(), arn("GET", "v1/pets", stage="*")))[0] == "allow"
+
+
+def test_route_scope_without_rules_allows_the_requested_method_arn_only(
+    issuer: LocalIssuer, jwt_env: dict[str, str], make_handler: Any
+) -> None:
+    handler = make_handler({**jwt_env, "AUTHZ_POLICY_SCOPE": "route"})
+    _, response = outcome(handler, token_event(issuer.mint(), arn("GET", "v1/pets/1")))
+    assert response is not None
+    assert response["policyDocument"]["Statement"] == [
+        {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": [arn("GET", "v1/pets/1")]}
+    ]
