@@ -1,7 +1,7 @@
 """The ``authorizers`` command.
 
   authorizers demo                  run the JWT authorizer end to end, offline
-  authorizers invoke --handler jwt|cognito|saml --event FILE [--env FILE] [--function NAME]
+  authorizers invoke --handler jwt|cognito|saml|sigv4 --event FILE [--env FILE] [--function NAME]
                                     run a handler on an event, as ``sam local invoke`` would
   authorizers policy (--rules FILE_OR_JSON | --openapi FILE)... --claims FILE --arn ARN [...]
                                     preview the response for a token's claims, before deploying
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from authorizers.jwt.jwks import VerificationKey
     from policies.principal import Principal
 
-HANDLERS = ("jwt", "cognito", "saml")
+HANDLERS = ("jwt", "cognito", "saml", "sigv4")
 EXIT_OK, EXIT_UNAUTHORIZED, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 EXIT_DENIED = 1  # policy: the requested route is denied
 

@@ -50,6 +50,7 @@ def test_every_handler_in_the_template_is_importable_and_callable() -> None:
         "authorizers.handlers.jwt.handler",
         "authorizers.handlers.cognito.handler",
         "authorizers.handlers.saml.handler",
+        "authorizers.handlers.sigv4.handler",
     ]
     for dotted in handlers:
         module_name, _, attribute = dotted.rpartition(".")
@@ -76,12 +77,19 @@ def _template_functions() -> dict[str, Any]:
 
 
 def test_template_sets_only_variables_each_handler_reads() -> None:
-    from authorizers.settings import COGNITO_VARIABLES, KNOWN_VARIABLES, OUR_PREFIXES, SAML_VARIABLES
+    from authorizers.settings import (
+        COGNITO_VARIABLES,
+        KNOWN_VARIABLES,
+        OUR_PREFIXES,
+        SAML_VARIABLES,
+        SIGV4_VARIABLES,
+    )
 
     reads = {
         "authorizers.handlers.jwt.handler": KNOWN_VARIABLES,
         "authorizers.handlers.cognito.handler": COGNITO_VARIABLES,
         "authorizers.handlers.saml.handler": SAML_VARIABLES,
+        "authorizers.handlers.sigv4.handler": SIGV4_VARIABLES,
     }
     functions = _template_functions()
     assert {properties["Handler"] for properties in functions.values()} == set(reads)
