@@ -70,6 +70,9 @@ class Reason(enum.Enum):
     UNKNOWN_ACCESS_KEY = "unknown_access_key"
     WRONG_CREDENTIAL_SCOPE = "wrong_credential_scope"  # date, region, service or terminator
     UNSIGNED_HEADER = "unsigned_header"  # host, x-amz-date or x-amz-security-token left out of the signature
+    STS_ENDPOINT_NOT_ALLOWED = "sts_endpoint_not_allowed"  # not https to a real STS host of the configuration
+    STS_REQUEST_NOT_ALLOWED = "sts_request_not_allowed"  # not exactly a presigned GetCallerIdentity
+    STS_REJECTED = "sts_rejected"  # STS refused the signed request (signature, audience, credentials)
     # Valid, but not permitted here (403)
     INSUFFICIENT_SCOPE = "insufficient_scope"
     CLAIM_MISMATCH = "claim_mismatch"

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from authorizers.cognito.validator import CognitoPool
     from authorizers.saml.validator import SamlConfig
     from authorizers.sigv4.keys import KeyStore
+    from authorizers.sigv4.sts import StsConfig
     from authorizers.sigv4.validator import SigV4Config
     from authorizers.usage_keys import UsageKeys
 
@@ -105,12 +106,26 @@ SIGV4_REGION = "SIGV4_REGION"
 SIGV4_SERVICE = "SIGV4_SERVICE"
 SIGV4_MAX_SKEW_SECONDS = "SIGV4_MAX_SKEW_SECONDS"
 SIGV4_MAX_EXPIRES_SECONDS = "SIGV4_MAX_EXPIRES_SECONDS"
-SIGV4_VARIABLES = frozenset(
+SIGV4_STS_AUDIENCE = "SIGV4_STS_AUDIENCE"
+SIGV4_STS_PARTITIONS = "SIGV4_STS_PARTITIONS"
+SIGV4_STS_REGIONS = "SIGV4_STS_REGIONS"
+SIGV4_ALLOWED_ACCOUNTS = "SIGV4_ALLOWED_ACCOUNTS"
+SIGV4_ALLOWED_PRINCIPALS = "SIGV4_ALLOWED_PRINCIPALS"
+SIGV4_STS_ENDPOINT = "SIGV4_STS_ENDPOINT"  # tests only: a loopback stand-in for STS
+SIGV4_KEYS_VARIABLES = frozenset({SIGV4_CREDENTIALS, SIGV4_REGION, SIGV4_SERVICE, SIGV4_MAX_SKEW_SECONDS})
+SIGV4_STS_VARIABLES = frozenset(
     {
-        SIGV4_MODE, SIGV4_CREDENTIALS, SIGV4_REGION, SIGV4_SERVICE, SIGV4_MAX_SKEW_SECONDS,
-        SIGV4_MAX_EXPIRES_SECONDS,
+        SIGV4_STS_AUDIENCE,
+        SIGV4_STS_PARTITIONS,
+        SIGV4_STS_REGIONS,
+        SIGV4_ALLOWED_ACCOUNTS,
+        SIGV4_ALLOWED_PRINCIPALS,
+        SIGV4_STS_ENDPOINT,
     }
-) | AUTHZ_VARIABLES  # fmt: skip
+)
+SIGV4_VARIABLES = (
+    frozenset({SIGV4_MODE, SIGV4_MAX_EXPIRES_SECONDS}) | SIGV4_KEYS_VARIABLES | SIGV4_STS_VARIABLES | AUTHZ_VARIABLES
+)  # fmt: skip
 OUR_PREFIXES = ("JWT_", "AUTHZ_", "COGNITO_", "SAML_", "SIGV4_")
 AUDIENCE_CHECK_OFF = "*"
 
@@ -543,9 +558,10 @@ def load_saml_settings(environ: Mapping[str, str]) -> SamlSettings:
 
 @dataclass(frozen=True, slots=True)
 class SigV4Settings:
-    mode: str  # "keys"
-    config: SigV4Config
-    keys: KeyStore
+    mode: str  # "keys" or "sts"
+    config: SigV4Config | None  # keys mode
+    keys: KeyStore | None  # keys mode
+    sts: StsConfig | None  # sts mode
     response: ResponseSettings
 
 
@@ -555,8 +571,14 @@ def load_sigv4_settings(environ: Mapping[str, str]) -> SigV4Settings:
 
     check_known_variables(environ, SIGV4_VARIABLES)
     mode = environ.get(SIGV4_MODE, "").strip().lower() or "keys"
-    if mode != "keys":
-        raise ConfigurationError(f"{SIGV4_MODE} must be keys, not {mode!r}")
+    if mode not in ("keys", "sts"):
+        raise ConfigurationError(f"{SIGV4_MODE} must be keys or sts, not {mode!r}")
+    other_mode = SIGV4_STS_VARIABLES if mode == "keys" else SIGV4_KEYS_VARIABLES
+    for name in sorted(other_mode & set(environ)):
+        if environ[name].strip():  # a setting of the other mode would be silently ignored
+            raise ConfigurationError(f"{name} is not read in {SIGV4_MODE}={mode}")
+    if mode == "sts":
+        return _load_sts_settings(environ)
     region = environ.get(SIGV4_REGION, "").strip() or environ.get("AWS_REGION", "").strip()
     if not region:
         raise ConfigurationError(f"{SIGV4_REGION} is required (or the function's AWS_REGION)")
@@ -582,4 +604,33 @@ def load_sigv4_settings(environ: Mapping[str, str]) -> SigV4Settings:
     if environ.get(AUTHZ_POLICY_SCOPE, "").strip().lower() not in ("", "route"):
         raise ConfigurationError(f"{AUTHZ_POLICY_SCOPE}: SigV4 answers cover the signed route only (route)")
     response = load_response_settings({**environ, AUTHZ_POLICY_SCOPE: "route"})
-    return SigV4Settings(mode=mode, config=config, keys=keys, response=response)
+    return SigV4Settings(mode=mode, config=config, keys=keys, sts=None, response=response)
+
+
+def _load_sts_settings(environ: Mapping[str, str]) -> SigV4Settings:
+    from authorizers.sigv4.sts import StsConfig
+
+    audience = environ.get(SIGV4_STS_AUDIENCE, "").strip()
+    if not audience:
+        raise ConfigurationError(
+            f"{SIGV4_STS_AUDIENCE} is required in sts mode: this API's name for the binding header"
+        )
+    expires = _number(environ, SIGV4_MAX_EXPIRES_SECONDS, 900, low=1, high=900)
+    if not float(expires).is_integer():
+        raise ConfigurationError(f"{SIGV4_MAX_EXPIRES_SECONDS} takes whole seconds")
+    accounts = split_list(environ.get(SIGV4_ALLOWED_ACCOUNTS, ""))
+    regions = split_list(environ.get(SIGV4_STS_REGIONS, ""))
+    try:
+        config = StsConfig(
+            audience=audience,
+            partitions=frozenset(split_list(environ.get(SIGV4_STS_PARTITIONS, "")) or ("aws",)),
+            regions=frozenset(regions) if regions else None,
+            allowed_accounts=frozenset(accounts) if accounts else None,
+            allowed_principals=split_list(environ.get(SIGV4_ALLOWED_PRINCIPALS, "")),
+            max_expires_seconds=int(expires),
+            endpoint_override=environ.get(SIGV4_STS_ENDPOINT, "").strip() or None,
+        )
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"SIGV4 sts mode: {exc}") from None
+    # The credential proves an identity, not one request: answers may cover the API (cache-safe).
+    return SigV4Settings(mode="sts", config=None, keys=None, sts=config, response=load_response_settings(environ))

@@ -1,9 +1,12 @@
-"""Lambda entry point: ``authorizers.handlers.sigv4.handler`` (REQUEST authorizers only).
+"""Lambda entry point: ``authorizers.handlers.sigv4.handler``.
 
-Verifies AWS Signature Version 4 requests (``Authorization: AWS4-HMAC-SHA256 ...`` or a
-presigned query) signed with key pairs the API owner issued (``SIGV4_MODE=keys``). The
+``SIGV4_MODE=keys``: AWS Signature Version 4 requests (``Authorization: AWS4-HMAC-SHA256 ...``
+or a presigned query, REQUEST authorizers) signed with key pairs the API owner issued. The
 answer covers the signed route only, and the authorizer's result cache must be off: API
 Gateway caches by identity source, and one signature must not let another request in.
+
+``SIGV4_MODE=sts``: IAM users and roles, proven by a presigned ``sts:GetCallerIdentity``
+(``Authorization: AWS-STS <base64url>``) bound to this API's audience.
 """
 
 from __future__ import annotations
@@ -11,8 +14,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from authorizers.credentials import authorization_value
+from authorizers.errors import CredentialRejected, Reason
 from authorizers.handlers.runtime import AuthorizerHandler, cold_start
 from authorizers.settings import load_sigv4_settings
+from authorizers.sigv4.sts import AUTHORIZATION_SCHEME, StsValidator
 from authorizers.sigv4.validator import SigV4Validator
 from policies.principal import Principal
 from policies.request import AuthorizerRequest
@@ -28,8 +34,26 @@ class SigV4Authenticator:
         return self.validator.validate(request)
 
 
+class StsAuthenticator:
+    scheme = "sigv4-sts"
+
+    def __init__(self, validator: StsValidator) -> None:
+        self.validator = validator
+
+    def authenticate(self, request: AuthorizerRequest) -> Principal:
+        scheme, _, credential = authorization_value(request).partition(" ")
+        if scheme.lower() != AUTHORIZATION_SCHEME.lower() or not credential.strip():
+            raise CredentialRejected(
+                Reason.UNSUPPORTED_SCHEME, f"expected Authorization: {AUTHORIZATION_SCHEME} <credential>"
+            )
+        return self.validator.validate(credential.strip())
+
+
 def create_handler(environ: Mapping[str, str]) -> AuthorizerHandler:
     settings = load_sigv4_settings(environ)
+    if settings.sts is not None:
+        return AuthorizerHandler(StsAuthenticator(StsValidator(settings.sts)), settings.response)
+    assert settings.keys is not None and settings.config is not None
     settings.keys.prefetch()  # a missing parameter or secret fails the cold start
     return AuthorizerHandler(SigV4Authenticator(SigV4Validator(settings.config, settings.keys)), settings.response)
 

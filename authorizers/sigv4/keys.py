@@ -72,8 +72,13 @@ def _identity(key_id: object, entry: object, where: str) -> SigningIdentity:
 def _load_json(text: str, where: str) -> object:
     try:
         return json.loads(text, object_pairs_hook=refuse_duplicate_keys)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ConfigurationError(f"{where}: not valid JSON (or a key id appears twice)") from None
+
+
+def _shown(value: str) -> str:
+    # A value pasted by mistake (JSON with a secret) must never be echoed as a "path".
+    return value if re.fullmatch(r"[\w./~-]{1,256}", value) else "the value given"
 
 
 class StaticKeys:
@@ -90,8 +95,7 @@ class StaticKeys:
             with Path(path).open("rb") as file:
                 raw = file.read(MAX_DOCUMENT_BYTES + 1)
         except OSError as exc:
-            shown = path if "\n" not in path and len(path) <= 256 else "the value given"
-            raise ConfigurationError(f"{where}: cannot read {shown} ({type(exc).__name__})") from None
+            raise ConfigurationError(f"{where}: cannot read {_shown(path)} ({type(exc).__name__})") from None
         if len(raw) > MAX_DOCUMENT_BYTES:
             raise ConfigurationError(f"{where}: over {MAX_DOCUMENT_BYTES} bytes")
         return cls.from_text(raw.decode("utf-8", errors="replace"), where)
@@ -129,7 +133,8 @@ class RemoteKeys:
 
     def lookup(self, access_key_id: str) -> SigningIdentity | None:
         now = time.monotonic()
-        if self._keys is None or (now - self._loaded_at >= self._max_age and now >= self._retry_after):
+        due = self._keys is None or now - self._loaded_at >= self._max_age
+        if due and now >= self._retry_after:  # failing: at most one attempt per RETRY_SECONDS
             with self._lock:
                 self._refresh(now)
         if self._keys is None:
@@ -140,7 +145,7 @@ class RemoteKeys:
         try:
             self._keys = self._load()
             self._loaded_at = now
-        except (AuthorizerUnavailable, ConfigurationError) as exc:
+        except Exception as exc:  # unreachable, refused, undecodable, invalid: keep the last good keys
             self._retry_after = now + RETRY_SECONDS
             from authorizers.observability import make_logger
 
@@ -155,7 +160,10 @@ class RemoteKeys:
         except Exception as exc:
             raise AuthorizerUnavailable(f"fetch failed ({type(exc).__name__})") from None
         if self._scheme == "secretsmanager":
-            text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+            try:
+                text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+            except UnicodeDecodeError:
+                raise ConfigurationError(f"{self._where}: the secret is not UTF-8 JSON") from None
             if not isinstance(text, str):
                 raise ConfigurationError(f"{self._where}: the secret must be a JSON string")
             return parse_credentials(_load_json(text, self._where), self._where)
