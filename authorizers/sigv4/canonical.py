@@ -39,6 +39,21 @@ def uri_encode(text: str, *, keep_slash: bool = False) -> str:
     return "".join(out)
 
 
+_PCHAR = _UNRESERVED | frozenset(b"!$&'()*+,;=:@/")
+
+
+def wire_paths(decoded: str) -> tuple[str, ...]:
+    """How clients send a decoded path: RFC 3986 path characters kept, or all but unreserved encoded.
+
+    REST events show the path decoded. Each reading is an encoding of that same path
+    (decoding it gives the path back), so a signature can match only a request for the
+    path it was made for; the path itself is never read as a wire path (``%20`` in it is data).
+    """
+    raw = decoded.encode("utf-8")
+    kept = "".join(chr(byte) if byte in _PCHAR else f"%{byte:02X}" for byte in raw)
+    return tuple(dict.fromkeys((kept, uri_encode(decoded, keep_slash=True))))
+
+
 def normalize_path(path: str) -> str:
     """Remove ``.``/``..`` segments and empty ones; keep a trailing slash; always absolute."""
     if not path:

@@ -32,12 +32,13 @@ from authorizers.sigv4.canonical import (
     UNSIGNED_PAYLOAD,
     CredentialScope,
     canonical_request,
+    normalize_path,
     query_pairs,
     signature,
     signatures_equal,
     signing_key,
     string_to_sign,
-    uri_encode,
+    wire_paths,
 )
 from authorizers.sigv4.keys import KeyStore
 from policies.principal import Principal
@@ -75,7 +76,7 @@ class SignedRequest:
     """The request as the client sent it, as far as an API Gateway event shows it."""
 
     method: str
-    paths: tuple[str, ...]  # candidate request-line paths: the event may show the path decoded
+    paths: tuple[str, ...]  # request-line paths that decode to the path the event shows
     query: tuple[tuple[str, str], ...]
     headers: Mapping[str, tuple[str, ...]]  # lower-cased names
 
@@ -99,14 +100,18 @@ def signed_request(request: AuthorizerRequest) -> SignedRequest:
     elif request.kind in (EventKind.REQUEST, EventKind.HTTP_V1):
         context = _mapping(raw.get("requestContext"))
         method = raw.get("httpMethod")
-        decoded = _string(context.get("path") or raw.get("path"))
-        # The event shows the path decoded; clients sign it as they sent it, encoded or not.
-        paths = tuple(dict.fromkeys((decoded, uri_encode(decoded, keep_slash=True))))
+        # The event shows the path decoded; the client signed it as sent, encoded. Only
+        # encodings of this path are tried: a signature cannot move to another path.
+        paths = wire_paths(_string(context.get("path") or raw.get("path")))
         query = tuple((name, value) for name, values in request.query.items() for value in values)
     else:
         raise CredentialRejected(Reason.UNSUPPORTED_SCHEME, "SigV4 needs a REQUEST authorizer (REST or HTTP API)")
     if not isinstance(method, str) or not method or not all(p.startswith("/") for p in paths):
         raise CredentialRejected(Reason.MALFORMED_SIGNATURE, "the event has no method or path")
+    if any(normalize_path(p) != p for p in paths):
+        # SigV4 signs the normalised path: "/a/../b" would carry the signature made for "/b"
+        # to whatever route API Gateway finds for "/a/../b". Only normalised paths are taken.
+        raise CredentialRejected(Reason.MALFORMED_SIGNATURE, "the path has empty, '.' or '..' segments")
     return SignedRequest(method=method, paths=paths, query=query, headers=request.headers)
 
 
