@@ -9,12 +9,11 @@ read once at cold start, when the pools' keys are fetched too.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Mapping
 
 from authorizers.cognito.validator import CognitoValidator
 from authorizers.credentials import bearer_token
-from authorizers.handlers.runtime import AuthorizerHandler, cold_start
+from authorizers.handlers.runtime import AuthorizerHandler, handler_on_first_access
 from authorizers.settings import load_cognito_settings
 from policies.principal import Principal
 from policies.request import AuthorizerRequest
@@ -48,10 +47,4 @@ def create_handler(environ: Mapping[str, str]) -> AuthorizerHandler:
     return AuthorizerHandler(CognitoAuthenticator(validator), response)
 
 
-def __getattr__(name: str) -> AuthorizerHandler:
-    # Resolved by the Lambda runtime during its init phase, so this runs at cold start.
-    if name != "handler":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    built = cold_start(create_handler, os.environ)
-    globals()["handler"] = built
-    return built
+__getattr__ = handler_on_first_access(globals(), create_handler)

@@ -7,11 +7,10 @@ A bad configuration fails the cold start with a clear, logged message.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 from authorizers.credentials import bearer_token
-from authorizers.handlers.runtime import AuthorizerHandler, cold_start
+from authorizers.handlers.runtime import AuthorizerHandler, handler_on_first_access
 from authorizers.jwt.validator import JwtValidator
 from authorizers.settings import load_jwt_settings
 from policies.principal import Principal
@@ -38,11 +37,4 @@ def create_handler(environ: Mapping[str, str]) -> AuthorizerHandler:
     return AuthorizerHandler(JwtAuthenticator(validator), settings.response)
 
 
-def __getattr__(name: str) -> AuthorizerHandler:
-    # The Lambda runtime resolves ``handler`` during its init phase, so this still runs
-    # at cold start; importing the module for create_handler() reads no environment.
-    if name != "handler":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    built = cold_start(create_handler, os.environ)
-    globals()["handler"] = built
-    return built
+__getattr__ = handler_on_first_access(globals(), create_handler)

@@ -50,6 +50,26 @@ def cold_start(
         raise
 
 
+def handler_on_first_access(
+    module_globals: dict[str, Any], factory: Callable[[Mapping[str, str]], AuthorizerHandler]
+) -> Callable[[str], AuthorizerHandler]:
+    """A module ``__getattr__`` that builds ``handler`` from the environment when first asked.
+
+    The Lambda runtime resolves ``handler`` during its init phase, so this is the cold
+    start; importing the module (for ``create_handler``, or in tests) reads no environment.
+    """
+    import os
+
+    def __getattr__(name: str) -> AuthorizerHandler:
+        if name != "handler":
+            raise AttributeError(f"module {module_globals['__name__']!r} has no attribute {name!r}")
+        built = cold_start(factory, os.environ)
+        module_globals["handler"] = built
+        return built
+
+    return __getattr__
+
+
 class Authenticator(Protocol):
     scheme: str
 

@@ -8,10 +8,9 @@ by ``SAML_*`` and ``AUTHZ_*`` variables, read once at cold start (the IdP metada
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
-from authorizers.handlers.runtime import AuthorizerHandler, cold_start
+from authorizers.handlers.runtime import AuthorizerHandler, handler_on_first_access
 from authorizers.saml.credential import saml_response
 from authorizers.saml.replay import DynamoDbReplayCache, InMemoryReplayCache, ReplayCache
 from authorizers.saml.validator import SamlValidator
@@ -40,10 +39,4 @@ def create_handler(environ: Mapping[str, str]) -> AuthorizerHandler:
     return AuthorizerHandler(SamlAuthenticator(validator, settings.header), settings.response)
 
 
-def __getattr__(name: str) -> AuthorizerHandler:
-    # Resolved by the Lambda runtime during its init phase, so this runs at cold start.
-    if name != "handler":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    built = cold_start(create_handler, os.environ)
-    globals()["handler"] = built
-    return built
+__getattr__ = handler_on_first_access(globals(), create_handler)

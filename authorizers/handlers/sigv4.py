@@ -11,12 +11,11 @@ Gateway caches by identity source, and one signature must not let another reques
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 from authorizers.credentials import authorization_value
 from authorizers.errors import CredentialRejected, Reason
-from authorizers.handlers.runtime import AuthorizerHandler, cold_start
+from authorizers.handlers.runtime import AuthorizerHandler, handler_on_first_access
 from authorizers.settings import load_sigv4_settings
 from authorizers.sigv4.sts import AUTHORIZATION_SCHEME, StsValidator
 from authorizers.sigv4.validator import SigV4Validator
@@ -58,10 +57,4 @@ def create_handler(environ: Mapping[str, str]) -> AuthorizerHandler:
     return AuthorizerHandler(SigV4Authenticator(SigV4Validator(settings.config, settings.keys)), settings.response)
 
 
-def __getattr__(name: str) -> AuthorizerHandler:
-    # Resolved by the Lambda runtime during its init phase, so this runs at cold start.
-    if name != "handler":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    built = cold_start(create_handler, os.environ)
-    globals()["handler"] = built
-    return built
+__getattr__ = handler_on_first_access(globals(), create_handler)
