@@ -66,6 +66,7 @@ def main() -> int:
         rows.append(("handler, petstore OpenAPI, route scope", f"{per_call_us(lambda: routed(event)):.0f} µs"))
 
     rows.append(("SAML handler, signed assertion (SAML_REPLAY=reuse)", f"{_saml_handler_ms():.2f} ms"))
+    rows.append(("SigV4 handler, keys mode, botocore-signed GET", f"{_sigv4_handler_us():.0f} µs"))
     request = parse_event({"type": "TOKEN", "authorizationToken": "x", "methodArn": f"{API}/GET/pet/7"})
     classes = {
         "petstore-swagger2.yaml": [(), ("read:pets",), ("read:pets", "write:pets")],
@@ -107,6 +108,34 @@ def _saml_handler_ms() -> float:
     with contextlib.redirect_stdout(io.StringIO()):
         handler = create_handler(env)
         return per_call_us(lambda: handler(event), calls=200, rounds=3) / 1000
+
+
+def _sigv4_handler_us() -> float:
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    from authorizers.handlers.sigv4 import create_handler
+
+    key_id, secret, host = (
+        "AKIDEXAMPLE000000001",
+        "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        "abcdef123.execute-api.us-east-1.amazonaws.com",
+    )
+    request = AWSRequest(method="GET", url=f"https://{host}/prod/pets/7?a=1", headers={"Host": host})
+    SigV4Auth(Credentials(key_id, secret), "execute-api", "us-east-1").add_auth(request)
+    event = {
+        "type": "REQUEST",
+        "methodArn": f"{API}/GET/pets/7",
+        "httpMethod": "GET",
+        "multiValueHeaders": {name: [value] for name, value in request.headers.items()},
+        "multiValueQueryStringParameters": {"a": ["1"]},
+        "requestContext": {"path": "/prod/pets/7"},
+    }
+    keys = json.dumps({key_id: {"secret": secret, "principal": "partner"}})
+    with contextlib.redirect_stdout(io.StringIO()):
+        handler = create_handler({"SIGV4_CREDENTIALS": keys, "SIGV4_REGION": "us-east-1"})
+        return per_call_us(lambda: handler(event))
 
 
 if __name__ == "__main__":
