@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import subprocess
+import sys
+import textwrap
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -154,3 +157,19 @@ def refusal_message(load: Callable[[dict[str, str]], object], environ: dict[str,
     for name in names:
         assert name in message, message
     return message
+
+
+def run_python(code: str, stdin: str = "") -> Any:
+    """Run ``code`` in a fresh interpreter; it prints one JSON document as its last line."""
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=Path(__file__).resolve().parent.parent,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "POWERTOOLS_LOG_LEVEL": "CRITICAL", "POWERTOOLS_METRICS_DISABLED": "true"},
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])

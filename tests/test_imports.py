@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import ast
 import json
-import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from authorizers.local_issuer import DEFAULT_AUDIENCE, LocalIssuer
+from tests.conftest import run_python
 from tests.keyserver import KeyServer, SigningKey, jwks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,22 +63,6 @@ def test_policies_never_imports_authorizers() -> None:
     assert {"arn.py", "context.py", "request.py", "response.py"} <= {f.name for f in files}
     offenders = {str(f.relative_to(ROOT)): authorizers_imports(f.read_text()) for f in files}
     assert {name: found for name, found in offenders.items() if found} == {}
-
-
-def run_python(code: str, stdin: str = "") -> Any:
-    """Run ``code`` in a fresh interpreter; it prints one JSON document as its last line."""
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        cwd=ROOT,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "POWERTOOLS_LOG_LEVEL": "CRITICAL", "POWERTOOLS_METRICS_DISABLED": "true"},
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 # Records every attempt to import a watched top-level package, whether or not it is

@@ -12,8 +12,6 @@ import base64
 import datetime
 import json
 import socket
-import subprocess
-import sys
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -41,7 +39,7 @@ from authorizers.settings import (
     load_saml_settings,
 )
 from policies.response import ResponseFormat
-from tests.conftest import refusal_message
+from tests.conftest import refusal_message, run_python
 from tests.keyserver import KeyServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -1003,18 +1001,7 @@ def test_only_saml_settings_load_the_xml_stack() -> None:
         "cognito": COGNITO_ENV,
         "saml": ENV,
     }
-    result = subprocess.run(
-        [sys.executable, "-c", ISOLATION],
-        cwd=ROOT,
-        input=json.dumps(environs),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "POWERTOOLS_LOG_LEVEL": "CRITICAL", "POWERTOOLS_METRICS_DISABLED": "true"},
-    )
-    assert result.returncode == 0, result.stderr
-    steps = json.loads(result.stdout.strip().splitlines()[-1])
+    steps = run_python(ISOLATION, json.dumps(environs))
     assert {name: found for name, found in steps.items() if name != "saml"} == {
         "import": [],
         "jwt-inline-jwks": [],

@@ -10,8 +10,6 @@ with ``parameters.clear_caches()`` where a test stands for its expiry.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 import types
 import uuid
@@ -46,7 +44,7 @@ from authorizers.sigv4.keys import (
 )
 from policies.authorization import PolicyScope
 from policies.response import ResponseFormat
-from tests.conftest import refusal_message
+from tests.conftest import refusal_message, run_python
 from tests.motoserver import aws_environment, moto_server
 
 if TYPE_CHECKING:
@@ -965,17 +963,6 @@ def test_inline_keys_handler_imports_no_heavy_dependency() -> None:
         """
     )
     case = {"env": ENV, "event": signed_event(AKID_SERVICE, SECRET_SERVICE)}
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        input=json.dumps(case),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "POWERTOOLS_LOG_LEVEL": "CRITICAL", "POWERTOOLS_METRICS_DISABLED": "true"},
-    )
-    assert result.returncode == 0, result.stderr
-    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    outcome = run_python(code, json.dumps(case))
     # The decision proves the handler ran; the watch sees any attempt, even a failed one.
     assert outcome == {"decision": "allow", "attempts": [], "loaded": []}
