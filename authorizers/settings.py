@@ -126,7 +126,16 @@ SIGV4_STS_VARIABLES = frozenset(
 SIGV4_VARIABLES = (
     frozenset({SIGV4_MODE, SIGV4_MAX_EXPIRES_SECONDS}) | SIGV4_KEYS_VARIABLES | SIGV4_STS_VARIABLES | AUTHZ_VARIABLES
 )  # fmt: skip
-OUR_PREFIXES = ("JWT_", "AUTHZ_", "COGNITO_", "SAML_", "SIGV4_")
+AUTHORIZER_SCHEMES = "AUTHORIZER_SCHEMES"  # the multi-scheme handler's schemes
+# Each scheme's own variables; the multi-scheme handler reads those of the schemes it uses.
+SCHEME_VARIABLES: Mapping[str, frozenset[str]] = {
+    "jwt": KNOWN_VARIABLES - AUTHZ_VARIABLES,
+    "cognito": COGNITO_VARIABLES - AUTHZ_VARIABLES,
+    "saml": SAML_VARIABLES - AUTHZ_VARIABLES,
+    "sigv4": SIGV4_VARIABLES - AUTHZ_VARIABLES,
+}
+MULTI_VARIABLES = frozenset({AUTHORIZER_SCHEMES}).union(AUTHZ_VARIABLES, *SCHEME_VARIABLES.values())
+OUR_PREFIXES = ("JWT_", "AUTHZ_", "COGNITO_", "SAML_", "SIGV4_", "AUTHORIZER_")
 AUDIENCE_CHECK_OFF = "*"
 
 
@@ -147,7 +156,7 @@ class JwtSettings:
 
 def check_known_variables(environ: Mapping[str, str], known: frozenset[str] = KNOWN_VARIABLES) -> None:
     """Refuse any variable with our prefixes that this handler does not read."""
-    every = KNOWN_VARIABLES | COGNITO_VARIABLES | SAML_VARIABLES | SIGV4_VARIABLES
+    every = MULTI_VARIABLES
     for name in environ:
         # Case-insensitive: "jwt_required_scopes" is a typo too, not someone else's variable.
         if name.upper().startswith(OUR_PREFIXES) and name not in known:
@@ -158,7 +167,9 @@ def check_known_variables(environ: Mapping[str, str], known: frozenset[str] = KN
             raise ConfigurationError(f"unknown setting {name}{hint}")
 
 
-def load_response_settings(environ: Mapping[str, str]) -> ResponseSettings:
+def load_response_settings(
+    environ: Mapping[str, str], route_only_schemes: frozenset[str] = frozenset()
+) -> ResponseSettings:
     raw_format = environ.get(AUTHZ_RESPONSE_FORMAT, "auto").strip().lower()
     try:
         response_format = ResponseFormat(raw_format)
@@ -173,12 +184,12 @@ def load_response_settings(environ: Mapping[str, str]) -> ResponseSettings:
     return ResponseSettings(
         response_format=response_format,
         context_claims=claims,
-        authorization=load_authorization(environ),
+        authorization=load_authorization(environ, route_only_schemes),
         usage_keys=_usage_keys(environ),
     )
 
 
-def load_authorization(environ: Mapping[str, str]) -> Authorization:
+def load_authorization(environ: Mapping[str, str], route_only_schemes: frozenset[str] = frozenset()) -> Authorization:
     """Rules and/or an OpenAPI document, and the policy scope; every problem fails here."""
     raw_scope = environ.get(AUTHZ_POLICY_SCOPE, "api").strip().lower() or "api"
     try:
@@ -206,7 +217,7 @@ def load_authorization(environ: Mapping[str, str]) -> Authorization:
             raise ConfigurationError(f"{AUTHZ_OPENAPI}: {exc}") from None
         rules = document.rules if rules is None else rules + document.rules
         routes = document.routes
-    return Authorization(rules, routes=routes, scope=scope)
+    return Authorization(rules, routes=routes, scope=scope, route_only_schemes=route_only_schemes)
 
 
 def _usage_keys(environ: Mapping[str, str]) -> UsageKeys | None:
@@ -224,7 +235,7 @@ def load_jwt_settings(environ: Mapping[str, str]) -> JwtSettings:
     algorithms = _algorithms(environ)
     secret = _shared_secret(environ, algorithms)
     needs_keys = bool(algorithms - set(HMAC_ALGORITHMS))
-    if not needs_keys and (JWT_JWKS in environ or JWT_JWKS_URI in environ):
+    if not needs_keys and (environ.get(JWT_JWKS, "").strip() or environ.get(JWT_JWKS_URI, "").strip()):
         raise ConfigurationError(f"{JWT_JWKS}/{JWT_JWKS_URI} is set but only HS* algorithms are allowed")
     key_sources: list[KeySource | None] = list(_key_sources(environ, issuers)) if needs_keys else [None] * len(issuers)
     configs = []
@@ -634,3 +645,75 @@ def _load_sts_settings(environ: Mapping[str, str]) -> SigV4Settings:
         raise ConfigurationError(f"SIGV4 sts mode: {exc}") from None
     # The credential proves an identity, not one request: answers may cover the API (cache-safe).
     return SigV4Settings(mode="sts", config=None, keys=None, sts=config, response=load_response_settings(environ))
+
+
+@dataclass(frozen=True, slots=True)
+class MultiSettings:
+    """Each scheme's own settings (``None``: not used), and one set of rules for all of them."""
+
+    jwt: JwtSettings | None
+    cognito: CognitoSettings | None
+    saml: SamlSettings | None
+    sigv4: SigV4Settings | None
+    response: ResponseSettings
+
+    @property
+    def schemes(self) -> tuple[str, ...]:
+        return tuple(name for name in SCHEME_VARIABLES if getattr(self, name) is not None)
+
+
+def load_multi_settings(environ: Mapping[str, str]) -> MultiSettings:
+    """``AUTHORIZER_SCHEMES`` and the variables of those schemes, plus the shared ``AUTHZ_*``."""
+    check_known_variables(environ, MULTI_VARIABLES)
+    schemes = split_list(environ.get(AUTHORIZER_SCHEMES, "").lower())
+    if not schemes:
+        raise ConfigurationError(f"{AUTHORIZER_SCHEMES} is required: some of {', '.join(SCHEME_VARIABLES)}")
+    for name in schemes:
+        if name not in SCHEME_VARIABLES:
+            close = difflib.get_close_matches(name, SCHEME_VARIABLES, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise ConfigurationError(f"{AUTHORIZER_SCHEMES}: unknown scheme {name!r}{hint}")
+    for scheme, names in SCHEME_VARIABLES.items():
+        if scheme in schemes:
+            continue
+        for name in sorted(names & set(environ)):
+            # Empty is how a template leaves a setting out; a value would be silently ignored.
+            if environ[name].strip():
+                raise ConfigurationError(f"{name} is set but {scheme} is not in {AUTHORIZER_SCHEMES}")
+    loaded: dict[str, Any] = {}
+    for scheme, loader in _SCHEME_LOADERS.items():
+        if scheme in schemes:
+            own = {k: v for k, v in environ.items() if not _belongs_elsewhere(k, scheme)}
+            try:
+                loaded[scheme] = loader(own)
+            except ConfigurationError as exc:
+                raise ConfigurationError(f"{scheme}: {exc}") from None
+    sigv4: SigV4Settings | None = loaded.get("sigv4")
+    # SigV4 keys-mode answers cover the signed route only, whatever AUTHZ_POLICY_SCOPE says
+    # for the other schemes' principals.
+    route_only = frozenset({"sigv4"}) if sigv4 is not None and sigv4.mode == "keys" else frozenset()
+    response = load_response_settings(environ, route_only)
+    extra_claims = [name for settings in loaded.values() for name in settings.response.context_claims]
+    claims = tuple(dict.fromkeys((*extra_claims, *response.context_claims)))
+    return MultiSettings(
+        jwt=loaded.get("jwt"),
+        cognito=loaded.get("cognito"),
+        saml=loaded.get("saml"),
+        sigv4=sigv4,
+        response=dataclasses.replace(response, context_claims=claims),
+    )
+
+
+def _belongs_elsewhere(name: str, scheme: str) -> bool:
+    """A shared setting (read once, for all schemes) or another scheme's."""
+    if name in AUTHZ_VARIABLES or name == AUTHORIZER_SCHEMES:
+        return True
+    return any(name in names for other, names in SCHEME_VARIABLES.items() if other != scheme)
+
+
+_SCHEME_LOADERS: Mapping[str, Any] = {
+    "jwt": load_jwt_settings,
+    "cognito": load_cognito_settings,
+    "saml": load_saml_settings,
+    "sigv4": load_sigv4_settings,
+}

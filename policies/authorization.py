@@ -58,9 +58,13 @@ class Authorization:
         routes: Sequence[RoutePattern] | None = None,
         scope: PolicyScope = PolicyScope.API,
         max_policy_bytes: int = MAX_POLICY_BYTES,
+        route_only_schemes: frozenset[str] = frozenset(),
     ) -> None:
         self.rules = rules
         self.scope = scope
+        # Principals of these schemes get answers for the requested route only, whatever the
+        # scope: a SigV4 signature proves one request, not an identity for the whole API.
+        self.route_only_schemes = route_only_schemes
         self.max_policy_bytes = max_policy_bytes
         # Paths outside the API's routes never reach the authorizer; the rules' own routes
         # are added so the proof covers them even when the document forgot one.
@@ -90,8 +94,9 @@ class Authorization:
         ]
 
     def decide(self, principal: Principal, request: AuthorizerRequest) -> Verdict:
+        route_only = self.scope is PolicyScope.ROUTE or principal.scheme in self.route_only_schemes
         if self.rules is None:
-            if self.scope is PolicyScope.ROUTE:  # any principal, but an answer for this route only
+            if route_only:  # any principal, but an answer for this route only
                 return _route_verdict(request, True, "any principal", None)
             return Verdict(True, (Statement("Allow", (whole_stage(request),)),), PolicyScope.API, "any principal")
         stage = request.method_arn.api.stage
@@ -104,7 +109,7 @@ class Authorization:
         applicable = self.rules.applicable(principal, stage)
         principal_class = _describe(applicable)
         allowed = method in HTTP_METHODS and self.rules.decide_among(applicable, method, segments) is Effect.ALLOW
-        if self.scope is PolicyScope.ROUTE or request.kind is EventKind.WEBSOCKET:
+        if route_only or request.kind is EventKind.WEBSOCKET:
             return _route_verdict(request, allowed, principal_class, None)
         compiled = self._compile(applicable)
         if isinstance(compiled, NotExpressible):

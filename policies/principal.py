@@ -12,12 +12,14 @@ from types import MappingProxyType
 from typing import Any
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+# Every value of Principal.scheme, so rules can name a scheme and a typo fails at load.
+SCHEMES = ("jwt", "cognito", "saml", "sigv4", "sigv4-sts")
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
     principal_id: str  # becomes the response's principalId: the subject
-    scheme: str  # "jwt", "cognito", "saml", "sigv4"
+    scheme: str  # one of SCHEMES
     issuer: str | None = None
     scopes: frozenset[str] = frozenset()
     groups: frozenset[str] = frozenset()

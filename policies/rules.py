@@ -12,6 +12,7 @@ allow; with rules configured and none allowing, the answer is Deny.
           scopes: ["pets:write"]      # the principal has all of these
           groups: ["admins"]          # the principal is in at least one of these
           claims: {tenant: acme}      # claim equals the value (a list value: any of them)
+          schemes: ["saml"]           # the principal was proven by one of these
 """
 
 from __future__ import annotations
@@ -28,12 +29,12 @@ if TYPE_CHECKING:
     from yaml import SafeLoader
 
 from policies.errors import PolicyError
-from policies.principal import Principal
+from policies.principal import SCHEMES, Principal
 from policies.routes import RouteError, RoutePattern, parse_route
 from policies.strict_json import refuse_duplicate_keys
 
 _RULE_KEYS = frozenset({"effect", "routes", "stages", "when", "description"})
-_WHEN_KEYS = frozenset({"scopes", "groups", "claims"})
+_WHEN_KEYS = frozenset({"scopes", "groups", "claims", "schemes"})
 ClaimValue = str | int | float | bool
 
 
@@ -51,8 +52,11 @@ class Condition:
     scopes: frozenset[str] = frozenset()  # all of these
     groups: frozenset[str] = frozenset()  # at least one of these, when given
     claims: Mapping[str, tuple[ClaimValue, ...]] = field(default_factory=dict)  # each: one of these
+    schemes: frozenset[str] | None = None  # the principal's scheme is one of these, when given
 
     def holds_for(self, principal: Principal) -> bool:
+        if self.schemes is not None and principal.scheme not in self.schemes:
+            return False
         if not self.scopes <= principal.scopes:
             return False
         if self.groups and self.groups.isdisjoint(principal.groups):
@@ -144,7 +148,7 @@ def _condition(raw: object, label: str) -> Condition:
     if raw is None:
         return Condition()
     if not isinstance(raw, Mapping) or not raw:
-        raise RuleError(f"{label}: 'when' must be an object with scopes, groups and/or claims")
+        raise RuleError(f"{label}: 'when' must be an object with scopes, groups, claims and/or schemes")
     unknown = set(raw) - _WHEN_KEYS
     if unknown:
         raise RuleError(f"{label}: unknown condition(s) {sorted(unknown)}; expected {sorted(_WHEN_KEYS)}")
@@ -157,10 +161,17 @@ def _condition(raw: object, label: str) -> Condition:
         if not values or not all(isinstance(v, (str, int, float, bool)) for v in values):
             raise RuleError(f"{label}: claim {name!r} needs a string, number or boolean value (or a list of them)")
         claims[str(name)] = values
+    schemes = None
+    if "schemes" in raw:
+        schemes = frozenset(_strings(raw["schemes"], label, "when.schemes"))
+        unknown_schemes = schemes - set(SCHEMES)
+        if unknown_schemes:  # a misspelt scheme would silently never match, and a deny never apply
+            raise RuleError(f"{label}: unknown scheme(s) {sorted(unknown_schemes)}; expected some of {list(SCHEMES)}")
     return Condition(
         scopes=frozenset(_strings(raw["scopes"], label, "when.scopes")) if "scopes" in raw else frozenset(),
         groups=frozenset(_strings(raw["groups"], label, "when.groups")) if "groups" in raw else frozenset(),
         claims=claims,
+        schemes=schemes,
     )
 
 

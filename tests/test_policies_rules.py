@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import pytest
 
 from policies.principal import Principal
 from policies.routes import request_segments
-from policies.rules import Effect, RuleError, rules_from_document
+from policies.rules import Effect, RuleError, load_rules, rules_from_document
 
 ALICE = Principal(
     principal_id="alice",
@@ -180,3 +182,28 @@ def test_missing_file_and_bad_inline_json_are_named() -> None:
         load_rules('{"rules": [}')
     with pytest.raises(RuleError, match="duplicate key 'effect'"):
         load_rules('{"rules": [{"effect": "deny", "effect": "allow", "routes": ["GET /x"]}]}')
+
+
+def test_a_rule_can_be_limited_to_schemes() -> None:
+    rules = load_rules('{"rules": [{"effect": "allow", "routes": ["GET /admin"], "when": {"schemes": ["saml"]}}]}')
+    saml = Principal(principal_id="alice", scheme="saml")
+    jwt = Principal(principal_id="alice", scheme="jwt")
+    assert rules.decide(saml, "prod", "GET", ["admin"]) is Effect.ALLOW
+    assert rules.decide(jwt, "prod", "GET", ["admin"]) is Effect.DENY
+
+
+@pytest.mark.parametrize(
+    ("schemes", "expected"),
+    [
+        ('["SAML"]', "unknown scheme(s) ['SAML']"),
+        ('["samll"]', "unknown scheme(s) ['samll']"),
+        ("[]", "'when.schemes' must be a non-empty list of strings"),
+        ('"saml"', "'when.schemes' must be a non-empty list of strings"),
+    ],
+)
+def test_a_misspelt_scheme_is_refused(schemes: str, expected: str) -> None:
+    """A scheme nobody has would silently never match: a deny rule would never apply."""
+    rule = {"effect": "deny", "routes": ["GET /admin"], "when": {"schemes": json.loads(schemes)}}
+    document = json.dumps({"rules": [rule]})
+    with pytest.raises(RuleError, match=re.escape(expected)):
+        load_rules(document)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from authorizers.cognito.validator import CognitoValidator
 from authorizers.credentials import bearer_token
 from authorizers.handlers.runtime import AuthorizerHandler, handler_on_first_access
-from authorizers.settings import load_cognito_settings
+from authorizers.settings import CognitoSettings, load_cognito_settings
 from policies.principal import Principal
 from policies.request import AuthorizerRequest
 
@@ -33,8 +33,7 @@ class CognitoAuthenticator:
         return self.validator.validate(bearer_token(request))
 
 
-def create_handler(environ: Mapping[str, str]) -> AuthorizerHandler:
-    settings = load_cognito_settings(environ)
+def build_authenticator(settings: CognitoSettings) -> CognitoAuthenticator:
     revocation = None
     if settings.check_revocation:
         from authorizers.cognito.revocation import GetUserRevocationCheck
@@ -42,9 +41,15 @@ def create_handler(environ: Mapping[str, str]) -> AuthorizerHandler:
         revocation = GetUserRevocationCheck(settings.revocation_cache_seconds, endpoint=settings.endpoint)
     validator = CognitoValidator(settings.pools, revocation=revocation)
     validator.prefetch()
+    return CognitoAuthenticator(validator)
+
+
+def create_handler(environ: Mapping[str, str]) -> AuthorizerHandler:
+    settings = load_cognito_settings(environ)
+    authenticator = build_authenticator(settings)
     claims = tuple(dict.fromkeys((*CONTEXT_CLAIMS, *settings.response.context_claims)))
     response = dataclasses.replace(settings.response, context_claims=claims)
-    return AuthorizerHandler(CognitoAuthenticator(validator), response)
+    return AuthorizerHandler(authenticator, response)
 
 
 __getattr__ = handler_on_first_access(globals(), create_handler)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from authorizers.credentials import bearer_token
 from authorizers.handlers.runtime import AuthorizerHandler, handler_on_first_access
 from authorizers.jwt.validator import JwtValidator
-from authorizers.settings import load_jwt_settings
+from authorizers.settings import JwtSettings, load_jwt_settings
 from policies.principal import Principal
 from policies.request import AuthorizerRequest
 
@@ -29,12 +29,16 @@ class JwtAuthenticator:
         return self.validator.validate(bearer_token(request))
 
 
-def create_handler(environ: Mapping[str, str]) -> AuthorizerHandler:
-    settings = load_jwt_settings(environ)
+def build_authenticator(settings: JwtSettings) -> JwtAuthenticator:
     validator = JwtValidator(settings.issuers)
     if settings.prefetch_keys:
         validator.prefetch()
-    return AuthorizerHandler(JwtAuthenticator(validator), settings.response)
+    return JwtAuthenticator(validator)
+
+
+def create_handler(environ: Mapping[str, str]) -> AuthorizerHandler:
+    settings = load_jwt_settings(environ)
+    return AuthorizerHandler(build_authenticator(settings), settings.response)
 
 
 __getattr__ = handler_on_first_access(globals(), create_handler)

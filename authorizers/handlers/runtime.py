@@ -149,7 +149,9 @@ class AuthorizerHandler:
             raise Exception(UNAUTHORIZED) from None
         except Exception as exc:  # AuthorizerUnavailable, or a bug: fail closed
             self._fail(exc, kind=request.kind.value)
-        log.update(principal=principal.principal_id, issuer=principal.issuer, **_verdict_fields(verdict))
+        # The principal's own scheme: the multi-scheme handler's validator that proved it.
+        log.update(scheme=principal.scheme, principal=principal.principal_id, issuer=principal.issuer)
+        log.update(_verdict_fields(verdict))
         if simple:
             response = simple_response(verdict.allowed, context if verdict.allowed else None)
         else:

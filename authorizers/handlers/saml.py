@@ -14,7 +14,7 @@ from authorizers.handlers.runtime import AuthorizerHandler, handler_on_first_acc
 from authorizers.saml.credential import saml_response
 from authorizers.saml.replay import DynamoDbReplayCache, InMemoryReplayCache, ReplayCache
 from authorizers.saml.validator import SamlValidator
-from authorizers.settings import load_saml_settings
+from authorizers.settings import SamlSettings, load_saml_settings
 from policies.principal import Principal
 from policies.request import AuthorizerRequest
 
@@ -30,13 +30,16 @@ class SamlAuthenticator:
         return self.validator.validate(saml_response(request, self.header))
 
 
-def create_handler(environ: Mapping[str, str]) -> AuthorizerHandler:
-    settings = load_saml_settings(environ)
+def build_authenticator(settings: SamlSettings) -> SamlAuthenticator:
     replay: ReplayCache | None = None
     if settings.replay == "once":
         replay = DynamoDbReplayCache(settings.replay_table) if settings.replay_table else InMemoryReplayCache()
-    validator = SamlValidator(settings.config, replay)
-    return AuthorizerHandler(SamlAuthenticator(validator, settings.header), settings.response)
+    return SamlAuthenticator(SamlValidator(settings.config, replay), settings.header)
+
+
+def create_handler(environ: Mapping[str, str]) -> AuthorizerHandler:
+    settings = load_saml_settings(environ)
+    return AuthorizerHandler(build_authenticator(settings), settings.response)
 
 
 __getattr__ = handler_on_first_access(globals(), create_handler)

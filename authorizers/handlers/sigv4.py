@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from authorizers.credentials import authorization_value
 from authorizers.errors import CredentialRejected, Reason
 from authorizers.handlers.runtime import AuthorizerHandler, handler_on_first_access
-from authorizers.settings import load_sigv4_settings
+from authorizers.settings import SigV4Settings, load_sigv4_settings
 from authorizers.sigv4.sts import AUTHORIZATION_SCHEME, StsValidator
 from authorizers.sigv4.validator import SigV4Validator
 from policies.principal import Principal
@@ -48,13 +48,17 @@ class StsAuthenticator:
         return self.validator.validate(credential.strip())
 
 
-def create_handler(environ: Mapping[str, str]) -> AuthorizerHandler:
-    settings = load_sigv4_settings(environ)
+def build_authenticator(settings: SigV4Settings) -> SigV4Authenticator | StsAuthenticator:
     if settings.sts is not None:
-        return AuthorizerHandler(StsAuthenticator(StsValidator(settings.sts)), settings.response)
+        return StsAuthenticator(StsValidator(settings.sts))
     assert settings.keys is not None and settings.config is not None
     settings.keys.prefetch()  # a missing parameter or secret fails the cold start
-    return AuthorizerHandler(SigV4Authenticator(SigV4Validator(settings.config, settings.keys)), settings.response)
+    return SigV4Authenticator(SigV4Validator(settings.config, settings.keys))
+
+
+def create_handler(environ: Mapping[str, str]) -> AuthorizerHandler:
+    settings = load_sigv4_settings(environ)
+    return AuthorizerHandler(build_authenticator(settings), settings.response)
 
 
 __getattr__ = handler_on_first_access(globals(), create_handler)
