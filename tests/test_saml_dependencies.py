@@ -5,6 +5,10 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import pytest
+
+from tests.conftest import run_python
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -35,3 +39,34 @@ def test_the_pair_is_pinned_exactly_and_only_in_the_saml_extra() -> None:
     pins = (ROOT / "constraints.txt").read_text().splitlines()
     assert any(line.startswith("lxml==") for line in pins)
     assert any(line.startswith("xmlsec==") for line in pins)
+
+
+@pytest.mark.parametrize("handler", ["saml", "multi"])
+def test_without_the_saml_libraries_the_cold_start_says_what_is_missing(handler: str) -> None:
+    """The slim layer has no python3-saml, lxml or xmlsec: a clear configuration error, not a traceback."""
+    result = run_python(
+        f"""
+        import json, sys
+
+        class NoSamlLibraries:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in ("onelogin", "lxml", "xmlsec"):
+                    raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+                return None
+
+        sys.meta_path.insert(0, NoSamlLibraries())
+        from authorizers.errors import ConfigurationError
+        try:
+            from authorizers.handlers.{handler} import create_handler
+            create_handler({{
+                "AUTHORIZER_SCHEMES": "saml",
+                "SAML_IDP_ENTITY_ID": "https://idp.example.com",
+                "SAML_IDP_CERT": "x",
+                "SAML_SP_ENTITY_ID": "https://sp.example.com",
+                "SAML_ACS_URL": "https://sp.example.com/acs",
+            }} if "{handler}" == "multi" else {{}})
+        except ConfigurationError as exc:
+            print(json.dumps(str(exc)))
+        """
+    )
+    assert "SAML needs python3-saml, lxml and xmlsec (onelogin is missing): use the full layer" in result

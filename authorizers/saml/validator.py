@@ -25,13 +25,20 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from onelogin.saml2.constants import OneLogin_Saml2_Constants
-from onelogin.saml2.errors import OneLogin_Saml2_Error, OneLogin_Saml2_ValidationError
-from onelogin.saml2.response import OneLogin_Saml2_Response
-from onelogin.saml2.settings import OneLogin_Saml2_Settings
-from onelogin.saml2.utils import OneLogin_Saml2_Utils
-
 from authorizers.errors import ConfigurationError, CredentialRejected, Reason
+
+try:
+    from onelogin.saml2.constants import OneLogin_Saml2_Constants
+    from onelogin.saml2.errors import OneLogin_Saml2_Error, OneLogin_Saml2_ValidationError
+    from onelogin.saml2.response import OneLogin_Saml2_Response
+    from onelogin.saml2.settings import OneLogin_Saml2_Settings
+    from onelogin.saml2.utils import OneLogin_Saml2_Utils
+except ImportError as exc:  # the slim layer, or an install without the saml extra
+    raise ConfigurationError(
+        f"SAML needs python3-saml, lxml and xmlsec ({exc.name} is missing): "
+        "use the full layer, or install apigw-authorizers[saml]"
+    ) from exc
+
 from authorizers.saml.credential import decode
 from authorizers.saml.replay import ReplayCache
 from policies.principal import Principal
