@@ -255,7 +255,7 @@ def load_jwt_settings(environ: Mapping[str, str]) -> JwtSettings:
                 token_type=environ.get(JWT_TOKEN_TYPE, "").strip() or None,
                 required_scopes=frozenset(split_list(environ.get(JWT_REQUIRED_SCOPES, ""))),
                 required_claims=required_claims,
-                groups_claim=environ.get(JWT_GROUPS_CLAIM, "groups"),
+                groups_claim=environ.get(JWT_GROUPS_CLAIM, "").strip() or "groups",
                 shared_secret=secret,
             )
         except ConfigurationError as exc:
