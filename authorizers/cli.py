@@ -1,10 +1,15 @@
 """The ``authorizers`` command.
 
   authorizers demo                  run the JWT authorizer end to end, offline
-  authorizers invoke --handler jwt|cognito|saml|sigv4 --event FILE [--env FILE] [--function NAME]
+  authorizers invoke --handler jwt|cognito|saml|sigv4|multi --event FILE [--env FILE] [--function NAME]
                                     run a handler on an event, as ``sam local invoke`` would
+  authorizers invoke --rie --function NAME --event FILE [--env FILE] [--build-dir DIR]
+                                    run the ``sam build`` function under the Lambda Runtime
+                                    Interface Emulator (no Docker), as ``sam local invoke`` would
   authorizers policy (--rules FILE_OR_JSON | --openapi FILE)... --claims FILE --arn ARN [...]
                                     preview the response for a token's claims, before deploying
+  authorizers token [--alg ALG] [--sub SUB] [--scope SCOPES] [--claim NAME=VALUE]... [--jwks-out FILE]
+                                    mint a development JWT from a local development key (stdout)
 
 Exit status of ``invoke``: 0 a policy or simple response came back (Allow or Deny),
 1 the handler answered 401 (Unauthorized), 3 it failed closed (500) or could not start,
@@ -12,6 +17,8 @@ Exit status of ``invoke``: 0 a policy or simple response came back (Allow or Den
 
 Exit status of ``policy``: 0 the requested route is allowed, 1 it is denied, 2 bad usage,
 configuration, claims or ARN.
+
+Exit status of ``token``: 0 a token was printed, 2 bad usage or an unusable key directory.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ if TYPE_CHECKING:
     from authorizers.jwt.jwks import VerificationKey
     from policies.principal import Principal
 
-HANDLERS = ("jwt", "cognito", "saml", "sigv4")
+HANDLERS = ("jwt", "cognito", "saml", "sigv4", "multi")
 EXIT_OK, EXIT_UNAUTHORIZED, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 EXIT_DENIED = 1  # policy: the requested route is denied
 
@@ -52,6 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return demo.run(sys.stdout, as_json=args.json, verbose=args.verbose)
         if args.command == "policy":
             return _policy(args)
+        if args.command == "token":
+            return _token(args)
         return _invoke(args)
     except UsageError as exc:
         parser.exit(EXIT_USAGE, f"{parser.prog}: error: {exc}\n")
@@ -67,13 +76,27 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="print the outcomes as JSON")
     demo.add_argument("--verbose", action="store_true", help="also show the handler's JSON logs and metrics")
     invoke = commands.add_parser("invoke", help="run a handler on an event file, as sam local invoke would")
-    invoke.add_argument("--handler", required=True, choices=HANDLERS, help="which handler to run")
+    invoke.add_argument("--handler", choices=HANDLERS, help="which handler to run")
     invoke.add_argument(
         "--event", required=True, type=Path, help="API Gateway authorizer event (JSON file, - for stdin)"
     )
     invoke.add_argument("--env", type=Path, help="environment: flat JSON object, or SAM's env.json")
     invoke.add_argument("--function", help="with a SAM env.json: which function's variables to use")
+    invoke.add_argument(
+        "--rie",
+        action="store_true",
+        help="run --function (the template's logical id; or the function of --handler) from the sam build "
+        "output under the Lambda Runtime Interface Emulator, with env.json applied as sam local invoke applies it",
+    )
+    invoke.add_argument(
+        "--build-dir", type=Path, default=Path("build/sam"), help="with --rie: sam build's output (default build/sam)"
+    )
+    invoke.add_argument(
+        "--rie-binary", help="with --rie: the aws-lambda-rie to use (default: aws-sam-cli's in .tools/sam)"
+    )
+    invoke.add_argument("--rie-python", help="with --rie: a Python with awslambdaric (default .tools/rie/bin/python)")
     _policy_parser(commands)
+    _token_parser(commands)
     return parser
 
 
@@ -168,9 +191,13 @@ def _policy_parser(commands: Any) -> None:
 
 
 def _invoke(args: argparse.Namespace) -> int:
+    if args.handler is None and not (args.rie and args.function):
+        raise UsageError("the following arguments are required: --handler (or --rie with --function)")
     event = _read_json(args.event, "event")
     if not isinstance(event, dict):
         raise UsageError("the event must be a JSON object")
+    if args.rie:
+        return _invoke_rie(args, event)
     if args.env is not None:
         os.environ.update(environment(_read_json(args.env, "env file"), args.function))
     from authorizers.errors import AuthorizerError
@@ -191,6 +218,57 @@ def _invoke(args: argparse.Namespace) -> int:
         return EXIT_UNAUTHORIZED
     if decision == "error":
         print("500 authorizer failed closed (see the log above)", file=sys.stderr)
+        return EXIT_FAILED
+    print(json.dumps(response, indent=2, sort_keys=True))
+    print("200 Allow" if decision == "allow" else "403 Deny", file=sys.stderr)
+    return EXIT_OK
+
+
+def _invoke_rie(args: argparse.Namespace, event: dict[str, Any]) -> int:
+    """``invoke --rie``: the built function under the Lambda Runtime Interface Emulator."""
+    from authorizers import rie
+
+    handler = f"authorizers.handlers.{args.handler}.handler" if args.handler else None
+    try:
+        build = rie.BuildOutput.load(args.build_dir)
+        function = build.function(args.function or build.function_for_handler(str(handler)))
+        if handler is not None and function.handler != handler:
+            raise UsageError(f"{function.logical_id} runs {function.handler}, not --handler {args.handler}")
+        python, binary = rie.find_python(args.rie_python), rie.find_emulator(args.rie_binary)
+        rie.check_architecture(function)
+        rie.check_python(python, function.runtime)
+    except rie.RieSetupError as exc:
+        raise UsageError(str(exc)) from None
+    overrides = environment(_read_json(args.env, "env file"), function.logical_id) if args.env is not None else {}
+    environ, ignored = rie.function_environment(function, overrides)
+    for name in ignored:
+        print(
+            f"warning: env file: {name} is not in {function.logical_id}'s Environment in the template, "
+            "so it is not set (sam local invoke and the deployed function would not see it either)",
+            file=sys.stderr,
+        )
+    emulator = rie.Emulator(function, python, binary, environ)
+    try:
+        with emulator:
+            invocation = emulator.invoke(event)
+    except rie.RieError as exc:
+        sys.stderr.write(rie.display_logs(emulator.logs()))
+        print(f"the emulator failed (500): {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    # The function's logs (stderr), then the response alone on stdout, as in-process.
+    sys.stderr.write(rie.display_logs(emulator.logs()))
+    init = "".join(f"init {ms:.0f} ms, " for ms in rie.init_durations_ms(emulator.logs())[:1])
+    print(
+        f"{function.logical_id} under the emulator: {init}round trip {invocation.seconds * 1000:.0f} ms",
+        file=sys.stderr,
+    )
+    decision, response, detail = rie.outcome(event, invocation)
+    if decision == "unauthorized":
+        print("401 Unauthorized", file=sys.stderr)
+        return EXIT_UNAUTHORIZED
+    if decision == "error":
+        started = invocation.status == 200
+        print(f"500 authorizer {'failed closed' if started else 'failed to start'}: {detail}", file=sys.stderr)
         return EXIT_FAILED
     print(json.dumps(response, indent=2, sort_keys=True))
     print("200 Allow" if decision == "allow" else "403 Deny", file=sys.stderr)
@@ -356,6 +434,147 @@ def _read_json(path: Path, what: str) -> Any:
         raise UsageError(f"cannot read {what} {str(path)!r}: {exc.strerror}") from None
     except ValueError as exc:
         raise UsageError(f"{what} {str(path)!r} is not JSON: {exc}") from None
+
+
+TOKEN_EPILOG = """\
+The token alone goes to stdout, so TOKEN=$(authorizers token ...) works; notes go to stderr.
+The key is created on first use in the key directory (0700, the key file 0600, never
+committed: the directory ignores itself in git) and reused afterwards, one per algorithm.
+The JWKS (--jwks-out, --env-out, --print-env) holds every key of the directory.
+
+DEVELOPMENT ONLY: anyone with the key file can mint any token. Never configure a
+deployed authorizer with this JWKS or issuer.
+
+--claim values are JSON when they parse (true, 42, ["a","b"], {"k":1}), text otherwise.
+
+exit status: 0 a token was printed, 2 bad usage or an unusable key directory.
+
+examples:
+  TOKEN=$(authorizers token --sub alice --scope "pets:read pets:write" --groups vets \\
+      --env-out dev-env.json)
+  authorizers invoke --handler jwt --env dev-env.json --event event.json   # event with Bearer $TOKEN
+  authorizers token --alg ES256 --claim tenant=acme --claim 'roles=["admin"]' --jwks-out jwks.json
+  authorizers token --ttl 5m --print-env
+  authorizers token --issued-at 1700000000 --ttl 60          # an expired token, to test refusals
+"""
+
+
+def _token_parser(commands: Any) -> None:
+    from authorizers import devtoken
+
+    token = commands.add_parser(
+        "token",
+        help="mint a development JWT signed by a local development key (development only)",
+        description="Mint a JWT signed by a local DEVELOPMENT key, and the JWKS that verifies it, "
+        "to test the authorizers offline. Development only: never trust this key in a deployment.",
+        epilog=TOKEN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    token.add_argument(
+        "--key-dir",
+        type=Path,
+        default=devtoken.DEFAULT_KEY_DIR,
+        metavar="DIR",
+        help=f"where the development keys live (default {devtoken.DEFAULT_KEY_DIR}/)",
+    )
+    token.add_argument(
+        "--alg", choices=devtoken.ALGORITHMS, default="RS256", help="signature algorithm (default RS256)"
+    )
+    token.add_argument("--iss", default=devtoken.DEV_ISSUER, help=f"issuer (default {devtoken.DEV_ISSUER})")
+    token.add_argument(
+        "--aud", action="append", metavar="AUD", help=f"audience, repeatable (default {devtoken.DEV_AUDIENCE})"
+    )
+    token.add_argument("--sub", default=devtoken.DEV_SUBJECT, help=f"subject (default {devtoken.DEV_SUBJECT})")
+    token.add_argument(
+        "--scope", action="append", metavar="SCOPES", help="scopes, space- or comma-separated, repeatable"
+    )
+    token.add_argument("--groups", action="append", metavar="GROUPS", help="groups claim, comma-separated, repeatable")
+    token.add_argument(
+        "--claim", action="append", metavar="NAME=VALUE", help="any other claim, repeatable (JSON values allowed)"
+    )
+    token.add_argument(
+        "--ttl", default=str(devtoken.DEFAULT_TTL_SECONDS), help="lifetime: seconds, or 15m, 1h, 7d (default 1h)"
+    )
+    token.add_argument(
+        "--issued-at", metavar="EPOCH", help="the iat, in seconds since 1970 (default now); with --ttl, to test expiry"
+    )
+    token.add_argument("--typ", metavar="TYPE", help="the typ header, e.g. at+jwt (for JWT_TOKEN_TYPE)")
+    token.add_argument("--jwks-out", type=Path, metavar="FILE", help="write the public JWKS to FILE")
+    token.add_argument(
+        "--env-out", type=Path, metavar="FILE", help="write the JWT handler's settings as JSON (for invoke --env)"
+    )
+    token.add_argument(
+        "--print-env",
+        action="store_true",
+        help="print JWT_ISSUER, JWT_AUDIENCE, JWT_JWKS and JWT_ALGORITHMS as shell exports (on stderr)",
+    )
+
+
+def _token(args: argparse.Namespace) -> int:
+    import shlex
+
+    from authorizers import devtoken
+
+    audiences = devtoken.split_items(args.aud or [devtoken.DEV_AUDIENCE])
+    try:
+        ttl = devtoken.parse_ttl(args.ttl)
+        issued_at = _issued_at(args.issued_at)
+        extra: dict[str, Any] = {}
+        for text in args.claim or []:
+            name, value = devtoken.parse_claim(text)
+            if name in extra:
+                raise devtoken.DevTokenError(f"--claim {name} is given twice")
+            extra[name] = value
+        claims = devtoken.claims_for(
+            issuer=args.iss,
+            subject=args.sub,
+            audience=audiences[0] if len(audiences) == 1 else audiences,
+            ttl_seconds=ttl,
+            issued_at=issued_at,
+            scopes=devtoken.split_items(args.scope or []),
+            groups=devtoken.split_items(args.groups or []),
+            extra=extra,
+        )
+        key, created = devtoken.load_or_create_key(args.key_dir, args.alg)
+        token = devtoken.mint(key, claims, args.typ)
+        settings = devtoken.jwt_environment(devtoken.directory_keys(args.key_dir), args.iss, ",".join(audiences))
+    except devtoken.DevTokenError as exc:
+        raise UsageError(str(exc)) from None
+    if args.jwks_out is not None:
+        _write_text(args.jwks_out, json.dumps(json.loads(settings["JWT_JWKS"]), indent=2) + "\n", "--jwks-out")
+    if args.env_out is not None:
+        _write_text(args.env_out, json.dumps(settings, indent=2) + "\n", "--env-out")
+    if created:
+        print(f"created a new development key: {key.path}", file=sys.stderr)
+    print(
+        f"note: signed with the DEVELOPMENT key {key.path} (kid {key.kid}), for local testing only; "
+        "never let a deployed authorizer trust its JWKS",
+        file=sys.stderr,
+    )
+    if args.print_env:
+        for name, value in settings.items():
+            print(f"export {name}={shlex.quote(value)}", file=sys.stderr)
+    print(token)
+    return EXIT_OK
+
+
+def _issued_at(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise UsageError(f"--issued-at {text!r}: expected whole seconds since 1970, e.g. 1700000000") from None
+    if value < 0:
+        raise UsageError("--issued-at must not be negative")
+    return value
+
+
+def _write_text(path: Path, text: str, option: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{option}: cannot write {str(path)!r}: {exc.strerror}") from None
 
 
 if __name__ == "__main__":

@@ -263,3 +263,24 @@ def test_demo_json() -> None:
     assert all(o["decision"] == o["expected"] for o in outcomes)
     expected = ["allow"] * 4 + ["deny", "unauthorized", "unauthorized", "allow", "deny"]
     assert [o["decision"] for o in outcomes] == expected
+
+
+def test_invoke_the_multi_scheme_handler_on_the_committed_events(tmp_path: Path) -> None:
+    """The JWT event of events/ through the multi handler, with env.json's settings for it."""
+    document = json.loads((ROOT / "env.json").read_text())
+    settings = environment(document, "MultiAuthorizerFunction")
+    # Cognito needs a running emulator for its keys (events/README.md): left out here.
+    settings = {k: v for k, v in settings.items() if not k.startswith("COGNITO_")}
+    settings["AUTHORIZER_SCHEMES"] = "jwt,saml,sigv4"
+    env = write_json(tmp_path / "env.json", settings)
+    allowed = run_cli("invoke", "--handler", "multi", "--event", "events/multi-jwt-token.json", "--env", str(env))
+    assert allowed.returncode == 0, allowed.stderr
+    assert json.loads(allowed.stdout)["context"]["scheme"] == "jwt"
+    assert "200 Allow" in allowed.stderr
+    event = json.loads((ROOT / "events" / "multi-jwt-token.json").read_text())
+    event["authorizationToken"] = "Basic YWxpY2U6c2VjcmV0"
+    refused = run_cli(
+        "invoke", "--handler", "multi", "--event", str(write_json(tmp_path / "e.json", event)), "--env", str(env)
+    )
+    assert refused.returncode == 1
+    assert "unsupported_scheme" in refused.stderr

@@ -1,0 +1,1 @@
+"""Authorizer events for local invocation, and their generator (``python -m events.generate``)."""
