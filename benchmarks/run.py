@@ -45,6 +45,7 @@ def main() -> int:
     # Decision lines at INFO would measure the log sink; Powertools reads this from the process.
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     from authorizers.handlers.jwt import create_handler
+    from authorizers.handlers.multi import create_handler as create_multi
     from authorizers.local_issuer import DEFAULT_AUDIENCE, LocalIssuer
     from policies import languages
     from policies.authorization import Authorization
@@ -59,6 +60,8 @@ def main() -> int:
         event = {"type": "TOKEN", "authorizationToken": f"Bearer {token}", "methodArn": f"{API}/GET/pet/7"}
         plain = create_handler(env)
         rows.append(("handler, no rules (REST TOKEN)", f"{per_call_us(lambda: plain(event)):.0f} µs"))
+        multi = create_multi({**env, "AUTHORIZER_SCHEMES": "jwt"})
+        rows.append(("multi-scheme handler, same token (routed by iss)", f"{per_call_us(lambda: multi(event)):.0f} µs"))
         with_openapi = {**env, "AUTHZ_OPENAPI": str(OPENAPI / "petstore-swagger2.yaml")}
         petstore = create_handler(with_openapi)
         rows.append(("handler, petstore OpenAPI, class compiled", f"{per_call_us(lambda: petstore(event)):.0f} µs"))
