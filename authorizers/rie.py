@@ -579,9 +579,8 @@ def outcome(event: Mapping[str, Any], invocation: Invocation) -> tuple[str, dict
     deny, as for the in-process ``decide``), "unauthorized" (the function failed with the
     message ``Unauthorized``: 401), or "error" (any other failure, or no start: 500).
     """
+    from authorizers.handlers.runtime import response_decision
     from policies.errors import PolicyError
-    from policies.evaluate import policy_allows
-    from policies.request import parse_event
 
     payload = invocation.payload
     if invocation.status != 200 or not isinstance(payload, dict):
@@ -591,14 +590,10 @@ def outcome(event: Mapping[str, Any], invocation: Invocation) -> tuple[str, dict
         if payload["errorMessage"] == UNAUTHORIZED:
             return "unauthorized", None, UNAUTHORIZED
         return "error", None, _error_detail(payload, invocation)
-    if "isAuthorized" in payload:
-        return ("allow" if payload["isAuthorized"] is True else "deny"), payload, ""
     try:
-        requested = parse_event(event).method_arn.text
+        return response_decision(event, payload), payload, ""
     except PolicyError as exc:
         return "error", None, f"the event names no method ARN: {exc}"
-    allowed = policy_allows(payload.get("policyDocument") or {}, requested)
-    return ("allow" if allowed else "deny"), payload, ""
 
 
 def _error_detail(payload: object, invocation: Invocation) -> str:

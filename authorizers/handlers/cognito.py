@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from authorizers.cognito.validator import CognitoValidator
 from authorizers.credentials import bearer_token
 from authorizers.handlers.runtime import AuthorizerHandler, handler_on_first_access
-from authorizers.settings import CognitoSettings, load_cognito_settings
+from authorizers.settings import CognitoSettings, ResponseSettings, load_cognito_settings
 from policies.principal import Principal
 from policies.request import AuthorizerRequest
 
@@ -47,9 +47,13 @@ def build_authenticator(settings: CognitoSettings) -> CognitoAuthenticator:
 def create_handler(environ: Mapping[str, str]) -> AuthorizerHandler:
     settings = load_cognito_settings(environ)
     authenticator = build_authenticator(settings)
-    claims = tuple(dict.fromkeys((*CONTEXT_CLAIMS, *settings.response.context_claims)))
-    response = dataclasses.replace(settings.response, context_claims=claims)
-    return AuthorizerHandler(authenticator, response)
+    return AuthorizerHandler(authenticator, with_context_claims(settings.response))
+
+
+def with_context_claims(response: ResponseSettings) -> ResponseSettings:
+    """The response settings with the Cognito claims always in the context first."""
+    claims = tuple(dict.fromkeys((*CONTEXT_CLAIMS, *response.context_claims)))
+    return dataclasses.replace(response, context_claims=claims)
 
 
 __getattr__ = handler_on_first_access(globals(), create_handler)

@@ -18,7 +18,6 @@ the signed route only, whatever ``AUTHZ_POLICY_SCOPE`` says for the other princi
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 from collections.abc import Mapping
 from typing import Any
@@ -27,7 +26,7 @@ from authorizers.credentials import authorization_value, bearer_token
 from authorizers.errors import ConfigurationError, CredentialRejected, Reason
 from authorizers.handlers.runtime import Authenticator, AuthorizerHandler, handler_on_first_access
 from authorizers.jwt.token import parse_unverified
-from authorizers.settings import MultiSettings, ResponseSettings, load_multi_settings
+from authorizers.settings import MultiSettings, load_multi_settings
 from policies.errors import InvalidEvent
 from policies.principal import Principal
 from policies.request import AuthorizerRequest
@@ -155,14 +154,8 @@ def create_handler(environ: Mapping[str, str]) -> AuthorizerHandler:
     settings = load_multi_settings(environ)
     response = settings.response
     if settings.cognito is not None:
-        from authorizers.handlers.cognito import CONTEXT_CLAIMS
-
-        response = _with_claims(response, CONTEXT_CLAIMS)
+        response = _scheme_module("cognito").with_context_claims(response)
     return AuthorizerHandler(build_authenticator(settings), response)
-
-
-def _with_claims(response: ResponseSettings, claims: tuple[str, ...]) -> ResponseSettings:
-    return dataclasses.replace(response, context_claims=tuple(dict.fromkeys((*claims, *response.context_claims))))
 
 
 __getattr__ = handler_on_first_access(globals(), create_handler)

@@ -230,9 +230,15 @@ def decide(handler: Any, event: Mapping[str, Any]) -> tuple[str, dict[str, Any] 
         if str(exc) == UNAUTHORIZED:
             return Decision.UNAUTHORIZED.value, None
         raise
+    return response_decision(event, response), response
+
+
+def response_decision(event: Mapping[str, Any], response: Mapping[str, Any]) -> str:
+    """ "allow" or "deny": what a handler's response means for the route ``event`` asks for."""
     if "isAuthorized" in response:
-        return (Decision.ALLOW if response["isAuthorized"] is True else Decision.DENY).value, response
+        allowed = response["isAuthorized"] is True
+        return str((Decision.ALLOW if allowed else Decision.DENY).value)
     # The policy may allow other routes too: what counts is the route this event asks for.
     requested = parse_event(event).method_arn.text
-    allowed = policy_allows(response.get("policyDocument", {}), requested)
-    return (Decision.ALLOW if allowed else Decision.DENY).value, response
+    allowed = policy_allows(response.get("policyDocument") or {}, requested)
+    return str((Decision.ALLOW if allowed else Decision.DENY).value)
