@@ -173,3 +173,28 @@ def run_python(code: str, stdin: str = "") -> Any:
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# A prelude for run_python: records every import attempted of the watched top-level names.
+_WATCH = """
+import json, sys
+
+class Watch:
+    def __init__(self, names):
+        self.names, self.attempts = set(names), []
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.split(".")[0] in self.names:
+            self.attempts.append(fullname)
+        return None
+
+watch = Watch({names!r})
+sys.meta_path.insert(0, watch)
+
+def loaded():
+    return sorted(m for m in sys.modules if m.split(".")[0] in watch.names)
+"""
+
+
+def watching(names: list[str], code: str) -> str:
+    """``code`` (dedented) after a prelude defining ``watch.attempts`` and ``loaded()`` for ``names``."""
+    return _WATCH.format(names=names) + textwrap.dedent(code)

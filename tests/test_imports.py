@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import json
-import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from authorizers.local_issuer import DEFAULT_AUDIENCE, LocalIssuer
-from tests.conftest import run_python
+from tests.conftest import run_python, watching
 from tests.keyserver import KeyServer, SigningKey, jwks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,37 +67,22 @@ def test_policies_never_imports_authorizers() -> None:
 # Records every attempt to import a watched top-level package, whether or not it is
 # installed (none of the SAML/boto stack is installed here, so sys.modules alone would
 # prove little), then lets the normal import machinery carry on.
-WATCH = """
-import json, sys
-
-class Watch:
-    def __init__(self, names):
-        self.names, self.attempts = set(names), []
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname.split(".")[0] in self.names:
-            self.attempts.append(fullname)
-        return None
-
-watch = Watch({names!r})
-sys.meta_path.insert(0, watch)
-
-def loaded():
-    return sorted(m for m in sys.modules if m.split(".")[0] in watch.names)
-"""
 
 
 def test_policies_alone_does_not_load_authorizers() -> None:
-    code = WATCH.format(names=["authorizers"]) + textwrap.dedent(
+    code = watching(
+        ["authorizers"],
         """
         import policies
         print(json.dumps({"attempts": watch.attempts, "loaded": loaded()}))
-        """
+        """,
     )
     assert run_python(code) == {"attempts": [], "loaded": []}
 
 
 def test_jwt_handler_module_does_not_load_heavy_dependencies() -> None:
-    code = WATCH.format(names=[*HEAVY, "requests"]) + textwrap.dedent(
+    code = watching(
+        [*HEAVY, "requests"],
         """
         import authorizers.handlers.jwt
         before = {"attempts": list(watch.attempts), "loaded": loaded()}
@@ -108,7 +92,7 @@ def test_jwt_handler_module_does_not_load_heavy_dependencies() -> None:
         except ImportError:
             pass
         print(json.dumps({"before": before, "probe": watch.attempts}))
-        """
+        """,
     )
     outcome = run_python(code)
     assert outcome["before"] == {"attempts": [], "loaded": []}
@@ -116,7 +100,8 @@ def test_jwt_handler_module_does_not_load_heavy_dependencies() -> None:
 
 
 def handler_code(names: list[str], module: str = "authorizers.handlers.jwt") -> str:
-    return WATCH.format(names=names) + textwrap.dedent(
+    return watching(
+        names,
         f"""
         environ = json.loads(sys.stdin.read())
         from {module} import create_handler
@@ -124,7 +109,7 @@ def handler_code(names: list[str], module: str = "authorizers.handlers.jwt") -> 
         handler = create_handler(environ["env"])
         decision, _ = decide(handler, environ["event"])
         print(json.dumps({{"decision": decision, "attempts": watch.attempts, "loaded": loaded()}}))
-        """
+        """,
     )
 
 
@@ -167,12 +152,13 @@ COGNITO_MODULES = ["authorizers.cognito", "authorizers.cognito.pools", "authoriz
     ("module", "cognito_modules"), [("authorizers.handlers.jwt", []), ("authorizers.handlers.cognito", COGNITO_MODULES)]
 )
 def test_handler_modules_load_no_aws_sdk_and_no_revocation(module: str, cognito_modules: list[str]) -> None:
-    code = WATCH.format(names=[*HEAVY, "botocore", "requests"]) + textwrap.dedent(
+    code = watching(
+        [*HEAVY, "botocore", "requests"],
         f"""
         import {module}
         cognito = sorted(m for m in sys.modules if m.startswith("authorizers.cognito"))
         print(json.dumps({{"attempts": watch.attempts, "loaded": loaded(), "cognito": cognito}}))
-        """
+        """,
     )
     assert run_python(code) == {"attempts": [], "loaded": [], "cognito": cognito_modules}
 
@@ -256,7 +242,8 @@ def test_cognito_handler_with_revocation_imports_boto3_at_cold_start(cognito_key
     # The counterpart, so the tests above can fail. With revocation checks configured, boto3
     # and the GetUser clients are made at cold start, so no request pays for them. The key
     # server does not answer GetUser, so the check cannot be made and the authorizer fails closed.
-    code = WATCH.format(names=["boto3"]) + textwrap.dedent(
+    code = watching(
+        ["boto3"],
         """
         environ = json.loads(sys.stdin.read())
         from authorizers.handlers.cognito import create_handler
@@ -265,7 +252,7 @@ def test_cognito_handler_with_revocation_imports_boto3_at_cold_start(cognito_key
         cold_start = loaded()
         decision, _ = decide(handler, environ["event"])
         print(json.dumps({"cold_start": cold_start, "decision": decision, "loaded": loaded()}))
-        """
+        """,
     )
     outcome = run_python(code, cognito_case(cognito_keys, key1, COGNITO_CHECK_REVOCATION="true"))
     assert "boto3" in outcome["cold_start"]

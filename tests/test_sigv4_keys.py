@@ -10,7 +10,6 @@ with ``parameters.clear_caches()`` where a test stands for its expiry.
 from __future__ import annotations
 
 import json
-import textwrap
 import types
 import uuid
 from collections.abc import Iterator
@@ -44,7 +43,7 @@ from authorizers.sigv4.keys import (
 )
 from policies.authorization import PolicyScope
 from policies.response import ResponseFormat
-from tests.conftest import refusal_message, run_python
+from tests.conftest import refusal_message, run_python, watching
 from tests.motoserver import aws_environment, moto_server
 
 if TYPE_CHECKING:
@@ -934,24 +933,11 @@ def test_create_handler_fails_the_cold_start_on_a_missing_path(aws: Aws) -> None
 # --- 5. imports ------------------------------------------------------------------------------
 
 HEAVY = ("boto3", "lxml", "xmlsec", "onelogin")
-WATCH = """
-import json, sys
-
-class Watch:
-    def __init__(self, names):
-        self.names, self.attempts = set(names), []
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname.split(".")[0] in self.names:
-            self.attempts.append(fullname)
-        return None
-
-watch = Watch({names!r})
-sys.meta_path.insert(0, watch)
-"""
 
 
 def test_inline_keys_handler_imports_no_heavy_dependency() -> None:
-    code = WATCH.format(names=list(HEAVY)) + textwrap.dedent(
+    code = watching(
+        list(HEAVY),
         """
         case = json.loads(sys.stdin.read())
         from authorizers.handlers.sigv4 import create_handler
@@ -960,7 +946,7 @@ def test_inline_keys_handler_imports_no_heavy_dependency() -> None:
         parameters = sorted(m for m in sys.modules if m.startswith("aws_lambda_powertools.utilities.parameters"))
         heavy = sorted(m for m in sys.modules if m.split(".")[0] in watch.names)
         print(json.dumps({"decision": decision, "attempts": watch.attempts, "loaded": heavy + parameters}))
-        """
+        """,
     )
     case = {"env": ENV, "event": signed_event(AKID_SERVICE, SECRET_SERVICE)}
     outcome = run_python(code, json.dumps(case))
